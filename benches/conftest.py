@@ -1,0 +1,57 @@
+"""Benchmark fixtures and the throughput summary.
+
+Benchmarks double as smoke tests: under `--benchmark-disable` (the default in pyproject.toml)
+each runs once. With `--benchmark-enable`, pytest-benchmark times them and this file prints
+events/s and MB/s for each, and the ratio to the `json.loads` baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from samples import cloudtrail_records, envelope
+
+RESULTS: list[dict[str, Any]] = []
+
+
+@pytest.fixture(scope="session")
+def records() -> list[tuple[str, dict[str, Any]]]:
+    return cloudtrail_records()
+
+
+@pytest.fixture(scope="session")
+def events(records: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
+    """Every real CloudTrail sample as an EventBridge event (JSON bytes)."""
+    return [json.dumps(envelope(r)).encode() for _, r in records]
+
+
+def record_throughput(benchmark: Any, name: str, events: list[bytes], **extra: Any) -> None:
+    """Attach sizes to the benchmark and remember its throughput for the summary."""
+    size = sum(map(len, events))
+    benchmark.extra_info.update(events=len(events), bytes=size, **extra)
+    stats = getattr(benchmark, "stats", None)
+    if stats is None or not benchmark.enabled:
+        return
+    median = stats.stats.median
+    RESULTS.append(
+        {"name": name, "events_per_s": len(events) / median, "mb_per_s": size / median / 1e6, "median": median}
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not RESULTS:
+        return
+    baseline = next((r for r in RESULTS if r["name"] == "json.loads"), None)
+    tr = terminalreporter
+    tr.section("throughput (median of the timed rounds)")
+    tr.write_line(f"{'benchmark':<40} {'events/s':>12} {'MB/s':>9} {'x json.loads':>13}")
+    for r in RESULTS:
+        ratio = f"{r['events_per_s'] / baseline['events_per_s']:.1f}" if baseline else "-"
+        tr.write_line(f"{r['name']:<40} {r['events_per_s']:>12,.0f} {r['mb_per_s']:>9.0f} {ratio:>13}")

@@ -1,0 +1,33 @@
+"""trailmatch: Amazon EventBridge event patterns, matched offline at hardware speed.
+
+The engine is written in Rust (``trailmatch._core``); this package is its Python face.
+
+Example:
+    >>> import trailmatch
+    >>> rules = trailmatch.Ruleset()
+    >>> rules.add("iam-policy-changes", {
+    ...     "source": ["aws.iam"],
+    ...     "detail": {"eventName": [{"prefix": "Attach"}, {"prefix": "Detach"}]},
+    ... })
+    >>> rules.match({"source": "aws.iam", "detail": {"eventName": "AttachUserPolicy"}})
+    ['iam-policy-changes']
+    >>> trailmatch.test_event_pattern({"a": [{"numeric": [">", 1]}]}, '{"a": 2}')
+    True
+"""
+
+from __future__ import annotations
+
+from trailmatch._core import Ruleset, __version__
+from trailmatch.errors import EventError, PatternError
+from trailmatch.patterns import Explanation, JSONInput, explain, test_event_pattern
+
+__all__ = [
+    "EventError",
+    "Explanation",
+    "JSONInput",
+    "PatternError",
+    "Ruleset",
+    "__version__",
+    "explain",
+    "test_event_pattern",
+]

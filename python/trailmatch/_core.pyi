@@ -1,0 +1,68 @@
+"""Type stubs for the Rust extension module ``trailmatch._core``."""
+
+from collections.abc import Iterable
+from typing import Any
+
+_JSON = str | bytes | dict[str, Any]
+_Event = str | bytes | bytearray | dict[str, Any]
+
+__version__: str
+
+class Ruleset:
+    """A set of named EventBridge event patterns compiled into one automaton.
+
+    Matching cost does not grow with the number of rules; ``match_many`` releases the GIL and
+    spreads a batch over all cores.
+
+    Example:
+        >>> from trailmatch import Ruleset
+        >>> rules = Ruleset()
+        >>> rules.add("big-writes", {"detail": {"bytes": [{"numeric": [">=", 1000000]}]}})
+        >>> rules.add("from-office", '{"detail": {"sourceIPAddress": [{"cidr": "10.0.0.0/8"}]}}')
+        >>> len(rules), "big-writes" in rules
+        (2, True)
+        >>> rules.match_many([{"detail": {"bytes": 2e6}}, b'{"detail": {"sourceIPAddress": "10.1.2.3"}}'])
+        [['big-writes'], ['from-office']]
+    """
+
+    def __init__(
+        self,
+        *,
+        max_pattern_length: int = 2048,
+        max_wildcard_complexity: int = 10,
+        max_alternatives: int = 1024,
+    ) -> None:
+        """Limits default to EventBridge's (pattern length is an adjustable quota there)."""
+    def add(self, name: str, event_pattern: _JSON) -> None:
+        """Compile ``event_pattern`` and add it as ``name``; re-adding a name replaces the rule.
+
+        Raises:
+            PatternError: the pattern is invalid; the ruleset is unchanged.
+        """
+    def remove(self, name: str) -> None:
+        """Remove the rule ``name``.
+
+        Raises:
+            KeyError: there is no such rule.
+        """
+    def __len__(self) -> int: ...
+    def __contains__(self, name: object) -> bool: ...
+    def names(self) -> list[str]:
+        """All rule names, in the order they were added."""
+    def warnings(self, name: str) -> list[str]:
+        """What EventBridge accepts in the rule's pattern but is probably a mistake."""
+    def match(self, event: _Event) -> list[str]:
+        """Names of the rules matching ``event``, in the order the rules were added.
+
+        Raises:
+            EventError: the event is not a UTF-8 JSON object.
+        """
+    def match_many(self, events: Iterable[_Event]) -> list[list[str]]:
+        """``match`` for every event of a batch, in parallel, without holding the GIL.
+
+        Raises:
+            EventError: an event is not a UTF-8 JSON object (``index`` says which).
+        """
+
+def test_event_pattern(event_pattern: _JSON, event: _Event) -> bool: ...
+def explain(event_pattern: _JSON, event: _Event) -> tuple[bool, str, list[dict[str, Any]]]: ...

@@ -1,0 +1,323 @@
+//! The tree of field paths that some rule references ("fields used").
+//!
+//! Paths are keys joined with `.`, so the event key `"a.b"` and the nested keys `a` → `b` name
+//! the same path (EventBridge compiles dotted keys that way). The tree is therefore keyed by
+//! dot-separated *segments*: the scanner splits an event key on `.` and walks one segment at
+//! a time, and a key that leads nowhere lets the scanner skip its whole value unread.
+
+use rustc_hash::FxHashMap;
+
+/// Interned id of a referenced path.
+pub type PathId = u32;
+
+/// Index of a node of the tree; [`FieldTree::ROOT`] is the event's top-level object.
+pub type FieldNode = u32;
+
+/// Up to this many children are kept in a vector and compared directly; above it, hashed.
+const SMALL: usize = 8;
+
+#[derive(Debug, Clone, Default)]
+enum Children {
+    #[default]
+    None,
+    Small(Vec<(Box<[u8]>, FieldNode)>),
+    Hashed(FxHashMap<Box<[u8]>, FieldNode>),
+}
+
+impl Children {
+    #[inline]
+    fn get(&self, segment: &[u8]) -> Option<FieldNode> {
+        match self {
+            Children::None => None,
+            Children::Small(v) => v.iter().find(|(k, _)| **k == *segment).map(|(_, n)| *n),
+            Children::Hashed(m) => m.get(segment).copied(),
+        }
+    }
+
+    fn insert(&mut self, segment: &[u8], node: FieldNode) {
+        match self {
+            Children::None => *self = Children::Small(vec![(segment.into(), node)]),
+            Children::Small(v) => {
+                v.push((segment.into(), node));
+                if v.len() > SMALL {
+                    *self = Children::Hashed(v.drain(..).collect());
+                }
+            }
+            Children::Hashed(m) => {
+                m.insert(segment.into(), node);
+            }
+        }
+    }
+
+    fn remove(&mut self, segment: &[u8]) {
+        match self {
+            Children::None => {}
+            Children::Small(v) => {
+                v.retain(|(k, _)| **k != *segment);
+                if v.is_empty() {
+                    *self = Children::None;
+                }
+            }
+            Children::Hashed(m) => {
+                m.remove(segment);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Children::None => true,
+            Children::Small(v) => v.is_empty(),
+            Children::Hashed(m) => m.is_empty(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Node {
+    children: Children,
+    /// The path that ends here, if some rule references it as a leaf.
+    path: Option<PathId>,
+    parent: FieldNode,
+    segment: Box<[u8]>,
+    /// Number of referenced paths at or below this node.
+    refs: u32,
+}
+
+/// The referenced paths, interned.
+///
+/// # Example
+///
+/// ```
+/// use trailmatch_core::json::fields::FieldTree;
+///
+/// let mut tree = FieldTree::new();
+/// let id = tree.intern(b"detail.eventName");
+/// let detail = tree.child(FieldTree::ROOT, b"detail").unwrap();
+/// let name = tree.child(detail, b"eventName").unwrap();
+/// assert_eq!(tree.path_at(name), Some(id));
+/// // A dotted event key reaches the same node.
+/// assert_eq!(tree.lookup_key(FieldTree::ROOT, b"detail.eventName"), Some(name));
+/// ```
+#[derive(Debug, Clone)]
+pub struct FieldTree {
+    nodes: Vec<Node>,
+    free_nodes: Vec<FieldNode>,
+    paths: FxHashMap<Box<[u8]>, (PathId, u32)>,
+    path_names: Vec<Box<[u8]>>,
+    free_paths: Vec<PathId>,
+}
+
+impl Default for FieldTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FieldTree {
+    /// The node of the event's top-level object.
+    pub const ROOT: FieldNode = 0;
+
+    /// An empty tree.
+    pub fn new() -> Self {
+        FieldTree {
+            nodes: vec![Node::default()],
+            free_nodes: Vec::new(),
+            paths: FxHashMap::default(),
+            path_names: Vec::new(),
+            free_paths: Vec::new(),
+        }
+    }
+
+    /// Interns `path` (keys joined with `.`), adding a reference; returns its id.
+    pub fn intern(&mut self, path: &[u8]) -> PathId {
+        if let Some((id, refs)) = self.paths.get_mut(path) {
+            *refs += 1;
+            return *id;
+        }
+        let id = match self.free_paths.pop() {
+            Some(id) => {
+                self.path_names[id as usize] = path.into();
+                id
+            }
+            None => {
+                self.path_names.push(path.into());
+                (self.path_names.len() - 1) as PathId
+            }
+        };
+        self.paths.insert(path.into(), (id, 1));
+        let mut node = Self::ROOT;
+        self.nodes[node as usize].refs += 1;
+        for segment in path.split(|&b| b == b'.') {
+            node = match self.nodes[node as usize].children.get(segment) {
+                Some(child) => child,
+                None => {
+                    let child = self.new_node(node, segment);
+                    self.nodes[node as usize].children.insert(segment, child);
+                    child
+                }
+            };
+            self.nodes[node as usize].refs += 1;
+        }
+        self.nodes[node as usize].path = Some(id);
+        id
+    }
+
+    fn new_node(&mut self, parent: FieldNode, segment: &[u8]) -> FieldNode {
+        let node = Node {
+            parent,
+            segment: segment.into(),
+            ..Node::default()
+        };
+        match self.free_nodes.pop() {
+            Some(n) => {
+                self.nodes[n as usize] = node;
+                n
+            }
+            None => {
+                self.nodes.push(node);
+                (self.nodes.len() - 1) as FieldNode
+            }
+        }
+    }
+
+    /// Drops one reference to `path`; returns `true` if it is no longer referenced.
+    pub fn release(&mut self, path: &[u8]) -> bool {
+        let Some((id, refs)) = self.paths.get_mut(path) else {
+            return false;
+        };
+        *refs -= 1;
+        if *refs > 0 {
+            return false;
+        }
+        let id = *id;
+        self.paths.remove(path);
+        self.free_paths.push(id);
+        // Walk down to the end node, then prune unreferenced nodes upwards.
+        let mut node = Self::ROOT;
+        for segment in path.split(|&b| b == b'.') {
+            node = self.nodes[node as usize]
+                .children
+                .get(segment)
+                .expect("interned path has nodes");
+        }
+        self.nodes[node as usize].path = None;
+        loop {
+            let n = &mut self.nodes[node as usize];
+            n.refs -= 1;
+            if node == Self::ROOT {
+                break;
+            }
+            let parent = n.parent;
+            if n.refs == 0 {
+                debug_assert!(n.children.is_empty());
+                let segment = std::mem::take(&mut n.segment);
+                self.nodes[parent as usize].children.remove(&segment);
+                self.free_nodes.push(node);
+            }
+            node = parent;
+        }
+        true
+    }
+
+    /// The id of an interned path.
+    pub fn id(&self, path: &[u8]) -> Option<PathId> {
+        self.paths.get(path).map(|(id, _)| *id)
+    }
+
+    /// The text of an interned path.
+    pub fn name(&self, id: PathId) -> &[u8] {
+        &self.path_names[id as usize]
+    }
+
+    /// One more than the largest path id ever handed out.
+    pub fn path_capacity(&self) -> usize {
+        self.path_names.len()
+    }
+
+    /// The child of `node` for one key segment (no dots).
+    #[inline]
+    pub fn child(&self, node: FieldNode, segment: &[u8]) -> Option<FieldNode> {
+        self.nodes[node as usize].children.get(segment)
+    }
+
+    /// The node reached from `node` by an event key, which may contain dots.
+    #[inline]
+    pub fn lookup_key(&self, node: FieldNode, key: &[u8]) -> Option<FieldNode> {
+        if memchr::memchr(b'.', key).is_none() {
+            return self.child(node, key);
+        }
+        let mut n = node;
+        for segment in key.split(|&b| b == b'.') {
+            n = self.child(n, segment)?;
+        }
+        Some(n)
+    }
+
+    /// The referenced path ending at `node`, if any.
+    #[inline]
+    pub fn path_at(&self, node: FieldNode) -> Option<PathId> {
+        self.nodes[node as usize].path
+    }
+
+    /// True if some referenced path continues below `node` (so an object value there must be
+    /// read).
+    #[inline]
+    pub fn has_children(&self, node: FieldNode) -> bool {
+        !self.nodes[node as usize].children.is_empty()
+    }
+
+    /// True if no path is referenced.
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intern_release_prunes() {
+        let mut t = FieldTree::new();
+        let a = t.intern(b"a.b.c");
+        let b = t.intern(b"a.b");
+        assert_ne!(a, b);
+        assert_eq!(t.intern(b"a.b"), b);
+        assert!(!t.release(b"a.b"));
+        assert!(t.release(b"a.b"));
+        let ab = t.lookup_key(FieldTree::ROOT, b"a.b").unwrap();
+        assert_eq!(t.path_at(ab), None);
+        assert!(t.has_children(ab));
+        assert!(t.release(b"a.b.c"));
+        assert!(t.child(FieldTree::ROOT, b"a").is_none());
+        assert!(t.is_empty());
+        // Ids are reused.
+        let c = t.intern(b"x");
+        assert!(c == a || c == b);
+    }
+
+    #[test]
+    fn empty_segments_are_paths_too() {
+        let mut t = FieldTree::new();
+        let id = t.intern(b"a.");
+        let n = t.lookup_key(FieldTree::ROOT, b"a.").unwrap();
+        assert_eq!(t.path_at(n), Some(id));
+        let a = t.child(FieldTree::ROOT, b"a").unwrap();
+        assert_eq!(t.path_at(t.child(a, b"").unwrap()), Some(id));
+    }
+
+    #[test]
+    fn many_children_switch_to_hashing() {
+        let mut t = FieldTree::new();
+        let ids: Vec<PathId> = (0..50)
+            .map(|i| t.intern(format!("k{i}").as_bytes()))
+            .collect();
+        for (i, id) in ids.iter().enumerate() {
+            let n = t
+                .child(FieldTree::ROOT, format!("k{i}").as_bytes())
+                .unwrap();
+            assert_eq!(t.path_at(n), Some(*id));
+        }
+    }
+}

@@ -1,0 +1,686 @@
+//! The event scanner: raw JSON bytes in, leaf values of referenced paths out.
+//!
+//! The scanner walks the event once, guided by the [`FieldTree`] of paths that some rule
+//! references. A key that leads nowhere in the tree has its value skipped without decoding
+//! (strings are not unescaped, numbers not converted); only leaves on referenced paths are
+//! decoded and handed to the sink, together with their *array context* (see [`Ctx`]).
+//!
+//! Every byte is still validated against the JSON grammar (RFC 8259) and the input as UTF-8,
+//! so a malformed event is reported with the byte offset of the problem however little of it
+//! the rules read. The walk is iterative (an explicit stack, not recursion), so nesting depth
+//! costs heap memory linear in the depth and never native stack.
+
+use super::dom::{decode_string_body, scan_number};
+use super::fields::{FieldNode, FieldTree, PathId};
+use crate::error::EventError;
+
+/// A leaf value handed to the sink. Strings are decoded (WTF-8); numbers are literal text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaf<'a> {
+    Str(&'a [u8]),
+    Num(&'a [u8]),
+    True,
+    False,
+    Null,
+}
+
+/// An array-element context: "element of array `array`, which sits in context `parent`".
+///
+/// Context 0 is the event outside any array. Two leaves can be used together by one rule only
+/// if, for every array both sit in, they sit in the same element of it (array-consistent
+/// matching); contexts are created in document order, so a context's parent always has a
+/// smaller id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ctx {
+    pub parent: u32,
+    pub array: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Frame {
+    Object {
+        node: FieldNode,
+        ctx: u32,
+    },
+    Array {
+        node: FieldNode,
+        parent_ctx: u32,
+        array: u32,
+    },
+}
+
+/// Reusable buffers for [`scan`]; keeping one per thread makes scanning allocation-free in
+/// steady state.
+#[derive(Debug, Default)]
+pub struct ScanScratch {
+    stack: Vec<Frame>,
+    skip_stack: Vec<u8>,
+    value_buf: Vec<u8>,
+    key_buf: Vec<u8>,
+    /// Array contexts of the last scan; index 0 is the root context.
+    pub ctxs: Vec<Ctx>,
+}
+
+#[derive(Clone, Copy)]
+enum State {
+    ObjectStart,
+    ObjectKey,
+    ArrayStart,
+    ArrayElement,
+    AfterValue,
+}
+
+#[inline]
+fn skip_ws(text: &[u8], mut pos: usize) -> usize {
+    while let Some(&b) = text.get(pos) {
+        if b == b' ' || b == b'\n' || b == b'\r' || b == b'\t' {
+            pos += 1;
+        } else {
+            break;
+        }
+    }
+    pos
+}
+
+fn describe(text: &[u8], pos: usize) -> String {
+    match text.get(pos) {
+        None => "end of input".to_owned(),
+        Some(&b) if b.is_ascii_graphic() => format!("'{}'", b as char),
+        Some(&b) if b < 0x80 => format!("byte 0x{b:02x}"),
+        Some(_) => {
+            let end = (pos + 4).min(text.len());
+            let ch = String::from_utf8_lossy(&text[pos..end])
+                .chars()
+                .next()
+                .unwrap_or('\u{fffd}');
+            format!("'{ch}'")
+        }
+    }
+}
+
+fn unexpected(text: &[u8], pos: usize, expected: &str) -> EventError {
+    if pos >= text.len() {
+        EventError::new(format!("unexpected end of input, {expected}"), pos)
+    } else {
+        EventError::new(
+            format!("unexpected {}, {expected}", describe(text, pos)),
+            pos,
+        )
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Index of the first byte in `chunk` that is `"`, `\` or a control character, if any.
+#[inline]
+fn special_in_word(w: u64) -> Option<usize> {
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let backslash = w ^ (ONES * u64::from(b'\\'));
+    let has_quote = quote.wrapping_sub(ONES) & !quote;
+    let has_backslash = backslash.wrapping_sub(ONES) & !backslash;
+    let has_control = w.wrapping_sub(ONES * 0x20) & !w;
+    let mask = (has_quote | has_backslash | has_control) & HIGHS;
+    // The lowest flagged byte is exact: borrows only propagate upwards.
+    (mask != 0).then(|| (mask.trailing_zeros() / 8) as usize)
+}
+
+/// Finds the end of a string whose body starts at `pos`. Returns the offset of the closing
+/// quote and whether the body contains escapes. Validates escapes and control characters.
+#[inline]
+fn string_end(text: &[u8], mut pos: usize) -> Result<(usize, bool), EventError> {
+    let mut escaped = false;
+    loop {
+        while pos + 8 <= text.len() {
+            let w = u64::from_le_bytes(text[pos..pos + 8].try_into().expect("8 bytes"));
+            match special_in_word(w) {
+                Some(i) => {
+                    pos += i;
+                    break;
+                }
+                None => pos += 8,
+            }
+        }
+        let Some(&b) = text.get(pos) else {
+            return Err(EventError::new("unterminated string", text.len()));
+        };
+        match b {
+            b'"' => return Ok((pos, escaped)),
+            b'\\' => {
+                escaped = true;
+                match text.get(pos + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => pos += 2,
+                    Some(b'u') => {
+                        let hex = text.get(pos + 2..pos + 6);
+                        if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                            return Err(EventError::new("invalid \\u escape in string", pos));
+                        }
+                        pos += 6;
+                    }
+                    None => return Err(EventError::new("unterminated string", text.len())),
+                    Some(_) => {
+                        return Err(EventError::new(
+                            format!("invalid escape {} in string", describe(text, pos + 1)),
+                            pos,
+                        ))
+                    }
+                }
+            }
+            b if b < 0x20 => {
+                return Err(EventError::new(
+                    format!("control character 0x{b:02x} in string (it must be escaped)"),
+                    pos,
+                ))
+            }
+            _ => pos += 1,
+        }
+    }
+}
+
+fn literal(text: &[u8], pos: usize, word: &[u8]) -> Result<usize, EventError> {
+    if text[pos..].starts_with(word) {
+        Ok(pos + word.len())
+    } else {
+        Err(unexpected(text, pos, "expected a value"))
+    }
+}
+
+fn number(text: &[u8], pos: usize) -> Result<usize, EventError> {
+    scan_number(text, pos)
+        .map_err(|(kind, at)| EventError::new(format!("invalid number ({kind})"), at))
+}
+
+/// Skips one complete value starting at `pos` (after whitespace), validating it; returns the
+/// offset just past it.
+fn skip_value(text: &[u8], mut pos: usize, stack: &mut Vec<u8>) -> Result<usize, EventError> {
+    stack.clear();
+    // true: expecting a value; false: just finished one.
+    let mut want_value = true;
+    loop {
+        pos = skip_ws(text, pos);
+        if want_value {
+            let Some(&b) = text.get(pos) else {
+                return Err(unexpected(text, pos, "expected a value"));
+            };
+            match b {
+                b'{' => {
+                    pos = skip_ws(text, pos + 1);
+                    if text.get(pos) == Some(&b'}') {
+                        pos += 1;
+                        want_value = false;
+                    } else {
+                        stack.push(b'}');
+                        pos = skip_key(text, pos)?;
+                    }
+                }
+                b'[' => {
+                    let after = skip_ws(text, pos + 1);
+                    if text.get(after) == Some(&b']') {
+                        pos = after + 1;
+                        want_value = false;
+                    } else {
+                        stack.push(b']');
+                        pos += 1;
+                    }
+                }
+                b'"' => {
+                    pos = string_end(text, pos + 1)?.0 + 1;
+                    want_value = false;
+                }
+                b'-' | b'0'..=b'9' => {
+                    pos = number(text, pos)?;
+                    want_value = false;
+                }
+                b't' => {
+                    pos = literal(text, pos, b"true")?;
+                    want_value = false;
+                }
+                b'f' => {
+                    pos = literal(text, pos, b"false")?;
+                    want_value = false;
+                }
+                b'n' => {
+                    pos = literal(text, pos, b"null")?;
+                    want_value = false;
+                }
+                _ => return Err(unexpected(text, pos, "expected a value")),
+            }
+        } else {
+            let Some(&close) = stack.last() else {
+                return Ok(pos);
+            };
+            match text.get(pos) {
+                Some(b',') => {
+                    pos += 1;
+                    if close == b'}' {
+                        pos = skip_key(text, skip_ws(text, pos))?;
+                    }
+                    want_value = true;
+                }
+                Some(&b) if b == close => {
+                    stack.pop();
+                    pos += 1;
+                }
+                _ => {
+                    let expected = if close == b'}' {
+                        "expected ',' or '}'"
+                    } else {
+                        "expected ',' or ']'"
+                    };
+                    return Err(unexpected(text, pos, expected));
+                }
+            }
+        }
+    }
+}
+
+/// Skips `"key"` and the colon after it.
+fn skip_key(text: &[u8], pos: usize) -> Result<usize, EventError> {
+    if text.get(pos) != Some(&b'"') {
+        return Err(unexpected(text, pos, "expected a string key"));
+    }
+    let end = string_end(text, pos + 1)?.0;
+    let colon = skip_ws(text, end + 1);
+    if text.get(colon) != Some(&b':') {
+        return Err(unexpected(text, colon, "expected ':' after the key"));
+    }
+    Ok(colon + 1)
+}
+
+/// Scans one event, calling `sink(path, leaf, ctx)` for every leaf value on a referenced path.
+///
+/// The event must be a JSON object. `scratch.ctxs` holds the array contexts afterwards.
+///
+/// # Errors
+///
+/// An [`EventError`] with the byte offset of the first violation of UTF-8 or of the JSON
+/// grammar, or if the top-level value is not an object.
+///
+/// # Example
+///
+/// ```
+/// use trailmatch_core::json::fields::FieldTree;
+/// use trailmatch_core::json::scan::{scan, Leaf, ScanScratch};
+///
+/// let mut tree = FieldTree::new();
+/// let name = tree.intern(b"detail.eventName");
+/// let mut seen = Vec::new();
+/// let event = br#"{"detail": {"big": [1, 2, {"x": 3}], "eventName": "Create\u0055ser"}}"#;
+/// scan(event, &tree, &mut ScanScratch::default(), &mut |path, leaf, _ctx| {
+///     if let Leaf::Str(s) = leaf {
+///         seen.push((path, s.to_vec()));
+///     }
+/// })
+/// .unwrap();
+/// assert_eq!(seen, vec![(name, b"CreateUser".to_vec())]);
+/// ```
+pub fn scan(
+    text: &[u8],
+    tree: &FieldTree,
+    scratch: &mut ScanScratch,
+    sink: &mut impl FnMut(PathId, Leaf<'_>, u32),
+) -> Result<(), EventError> {
+    if let Err(e) = simdutf8::compat::from_utf8(text) {
+        return Err(EventError::new("invalid UTF-8", e.valid_up_to()));
+    }
+    scratch.stack.clear();
+    scratch.ctxs.clear();
+    scratch.ctxs.push(Ctx {
+        parent: 0,
+        array: u32::MAX,
+    });
+    let mut next_array: u32 = 0;
+
+    let mut pos = skip_ws(text, 0);
+    match text.get(pos) {
+        Some(b'{') => {}
+        None => return Err(EventError::new("empty input, expected a JSON object", pos)),
+        Some(_) => {
+            // Say what it is if it is valid JSON, so "not an object" is not mistaken for a
+            // syntax error.
+            return match skip_value(text, pos, &mut scratch.skip_stack) {
+                Ok(_) => Err(EventError::new("the event must be a JSON object", pos)),
+                Err(e) => Err(e),
+            };
+        }
+    }
+    pos += 1;
+    scratch.stack.push(Frame::Object {
+        node: FieldTree::ROOT,
+        ctx: 0,
+    });
+    let mut state = State::ObjectStart;
+    loop {
+        // `target`: (field node or None to skip, context) of the value about to be read.
+        let (target, ctx) = match state {
+            State::ObjectStart => {
+                pos = skip_ws(text, pos);
+                if text.get(pos) == Some(&b'}') {
+                    pos += 1;
+                    scratch.stack.pop();
+                    state = State::AfterValue;
+                    continue;
+                }
+                state = State::ObjectKey;
+                continue;
+            }
+            State::ObjectKey => {
+                pos = skip_ws(text, pos);
+                if text.get(pos) != Some(&b'"') {
+                    return Err(unexpected(text, pos, "expected a string key"));
+                }
+                let (end, escaped) = string_end(text, pos + 1)?;
+                let Some(&Frame::Object { node, ctx }) = scratch.stack.last() else {
+                    unreachable!("keys are read only inside objects")
+                };
+                let child = if escaped {
+                    scratch.key_buf.clear();
+                    decode_string_body(text, pos + 1, &mut scratch.key_buf)
+                        .map_err(|e| EventError::new(e.kind.to_string(), e.offset))?;
+                    tree.lookup_key(node, &scratch.key_buf)
+                } else {
+                    tree.lookup_key(node, &text[pos + 1..end])
+                };
+                pos = skip_ws(text, end + 1);
+                if text.get(pos) != Some(&b':') {
+                    return Err(unexpected(text, pos, "expected ':' after the key"));
+                }
+                pos = skip_ws(text, pos + 1);
+                (child, ctx)
+            }
+            State::ArrayStart => {
+                pos = skip_ws(text, pos);
+                if text.get(pos) == Some(&b']') {
+                    pos += 1;
+                    scratch.stack.pop();
+                    state = State::AfterValue;
+                    continue;
+                }
+                state = State::ArrayElement;
+                continue;
+            }
+            State::ArrayElement => {
+                pos = skip_ws(text, pos);
+                let Some(&Frame::Array {
+                    node,
+                    parent_ctx,
+                    array,
+                }) = scratch.stack.last()
+                else {
+                    unreachable!("elements are read only inside arrays")
+                };
+                let ctx = scratch.ctxs.len() as u32;
+                scratch.ctxs.push(Ctx {
+                    parent: parent_ctx,
+                    array,
+                });
+                (Some(node), ctx)
+            }
+            State::AfterValue => {
+                pos = skip_ws(text, pos);
+                match scratch.stack.last() {
+                    None => {
+                        if pos < text.len() {
+                            return Err(unexpected(
+                                text,
+                                pos,
+                                "expected end of input after the event object",
+                            ));
+                        }
+                        return Ok(());
+                    }
+                    Some(Frame::Object { .. }) => match text.get(pos) {
+                        Some(b',') => {
+                            pos += 1;
+                            state = State::ObjectKey;
+                        }
+                        Some(b'}') => {
+                            pos += 1;
+                            scratch.stack.pop();
+                        }
+                        _ => return Err(unexpected(text, pos, "expected ',' or '}'")),
+                    },
+                    Some(Frame::Array { .. }) => match text.get(pos) {
+                        Some(b',') => {
+                            pos += 1;
+                            state = State::ArrayElement;
+                        }
+                        Some(b']') => {
+                            pos += 1;
+                            scratch.stack.pop();
+                        }
+                        _ => return Err(unexpected(text, pos, "expected ',' or ']'")),
+                    },
+                }
+                continue;
+            }
+        };
+
+        // Read one value for `target`.
+        let Some(node) = target else {
+            pos = skip_value(text, pos, &mut scratch.skip_stack)?;
+            state = State::AfterValue;
+            continue;
+        };
+        let Some(&b) = text.get(pos) else {
+            return Err(unexpected(text, pos, "expected a value"));
+        };
+        state = State::AfterValue;
+        match b {
+            b'{' => {
+                if tree.has_children(node) {
+                    scratch.stack.push(Frame::Object { node, ctx });
+                    pos += 1;
+                    state = State::ObjectStart;
+                } else {
+                    pos = skip_value(text, pos, &mut scratch.skip_stack)?;
+                }
+            }
+            b'[' => {
+                scratch.stack.push(Frame::Array {
+                    node,
+                    parent_ctx: ctx,
+                    array: next_array,
+                });
+                next_array += 1;
+                pos += 1;
+                state = State::ArrayStart;
+            }
+            b'"' => {
+                let (end, escaped) = string_end(text, pos + 1)?;
+                if let Some(path) = tree.path_at(node) {
+                    if escaped {
+                        scratch.value_buf.clear();
+                        decode_string_body(text, pos + 1, &mut scratch.value_buf)
+                            .map_err(|e| EventError::new(e.kind.to_string(), e.offset))?;
+                        sink(path, Leaf::Str(&scratch.value_buf), ctx);
+                    } else {
+                        sink(path, Leaf::Str(&text[pos + 1..end]), ctx);
+                    }
+                }
+                pos = end + 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let end = number(text, pos)?;
+                if let Some(path) = tree.path_at(node) {
+                    sink(path, Leaf::Num(&text[pos..end]), ctx);
+                }
+                pos = end;
+            }
+            b't' | b'f' | b'n' => {
+                let (word, leaf): (&[u8], Leaf<'_>) = match b {
+                    b't' => (b"true", Leaf::True),
+                    b'f' => (b"false", Leaf::False),
+                    _ => (b"null", Leaf::Null),
+                };
+                let end = literal(text, pos, word)?;
+                if let Some(path) = tree.path_at(node) {
+                    sink(path, leaf, ctx);
+                }
+                pos = end;
+            }
+            _ => return Err(unexpected(text, pos, "expected a value")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(tree: &FieldTree, text: &[u8]) -> Result<Vec<(PathId, String, u32)>, EventError> {
+        let mut out = Vec::new();
+        let mut scratch = ScanScratch::default();
+        scan(text, tree, &mut scratch, &mut |p, leaf, ctx| {
+            let s = match leaf {
+                Leaf::Str(s) => format!("s:{}", String::from_utf8_lossy(s)),
+                Leaf::Num(n) => format!("n:{}", String::from_utf8_lossy(n)),
+                Leaf::True => "true".into(),
+                Leaf::False => "false".into(),
+                Leaf::Null => "null".into(),
+            };
+            out.push((p, s, ctx));
+        })?;
+        Ok(out)
+    }
+
+    fn tree(paths: &[&str]) -> FieldTree {
+        let mut t = FieldTree::new();
+        for p in paths {
+            t.intern(p.as_bytes());
+        }
+        t
+    }
+
+    #[test]
+    fn extracts_only_referenced_leaves() {
+        let t = tree(&["a", "b.c"]);
+        let got = collect(
+            &t,
+            br#"{"x": {"a": 1}, "a": [true, null, "s"], "b": {"c": -1.5e2, "d": [1]}}"#,
+        )
+        .unwrap();
+        let got: Vec<String> = got.into_iter().map(|(_, s, _)| s).collect();
+        assert_eq!(got, vec!["true", "null", "s:s", "n:-1.5e2"]);
+    }
+
+    #[test]
+    fn escapes_and_surrogate_pairs_in_keys_and_values() {
+        let t = tree(&["k\u{e9}y"]);
+        let got = collect(
+            &t,
+            br#"{"k\u00e9y": "\ud83d\ude00 \"q\" \\ \/ \b\f\n\r\t \u0000"}"#,
+        )
+        .unwrap();
+        assert_eq!(got[0].1, "s:\u{1F600} \"q\" \\ / \u{8}\u{c}\n\r\t \u{0}");
+        // A lone surrogate is accepted (WTF-8), as in Java strings.
+        let got = collect(&t, br#"{"k\u00e9y": "\ud800"}"#).unwrap();
+        assert_eq!(got.len(), 1);
+    }
+
+    #[test]
+    fn dotted_event_keys_reach_nested_paths() {
+        let t = tree(&["a.b"]);
+        let got = collect(&t, br#"{"a.b": "x", "a": {"b": "y"}}"#).unwrap();
+        assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn array_contexts() {
+        let t = tree(&["e.f", "e.l"]);
+        let got = collect(&t, br#"{"e": [{"f": "A", "l": "B"}, {"f": "C"}]}"#).unwrap();
+        assert_eq!(got.iter().map(|g| g.2).collect::<Vec<_>>(), vec![1, 1, 2]);
+        let mut scratch = ScanScratch::default();
+        scan(
+            br#"{"e": [[{"f": 1}], [{"f": 2}]]}"#,
+            &t,
+            &mut scratch,
+            &mut |_, _, _| {},
+        )
+        .unwrap();
+        // root, outer[0], inner[0], outer[1], inner[0]
+        assert_eq!(scratch.ctxs.len(), 5);
+        assert_eq!(scratch.ctxs[2].parent, 1);
+        assert_eq!(scratch.ctxs[4].parent, 3);
+        assert_ne!(scratch.ctxs[1].array, scratch.ctxs[2].array);
+    }
+
+    #[test]
+    fn malformed_input_names_offsets() {
+        let t = tree(&["a"]);
+        let cases: &[(&[u8], usize)] = &[
+            (b"", 0),
+            (b"[1]", 0),
+            (b"{\"a\": 1,}", 8),
+            (b"{\"a\" 1}", 5),
+            (b"{\"a\": tru}", 6),
+            (b"{\"a\": \"x}", 9),
+            (b"{\"a\": \"\x01\"}", 7),
+            (b"{\"a\": \"\\q\"}", 7),
+            (b"{\"a\": 01}", 6),
+            (b"{\"a\": 1} x", 9),
+            (b"{\"z\": [1, 2}", 11),
+            (b"{\"z\": {\"y\": }}", 12),
+            (b"{\"a\": \"\xff\"}", 7),
+            (b"{\"z\": [\"\\u12g4\"]}", 8),
+            (b"{\"a\": 1", 7),
+            (b"{\"a\": 1}\x00", 8),
+        ];
+        for (text, offset) in cases {
+            let err = collect(&t, text).unwrap_err();
+            assert_eq!(
+                err.offset(),
+                *offset,
+                "{:?}: {err}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        assert!(collect(&t, b"[1]")
+            .unwrap_err()
+            .message()
+            .contains("must be a JSON object"));
+    }
+
+    #[test]
+    fn deep_nesting_and_huge_arrays_are_linear() {
+        let t = tree(&["a"]);
+        let depth = 200_000;
+        let deep = format!("{{\"a\": {}1{}}}", "[".repeat(depth), "]".repeat(depth));
+        let got = collect(&t, deep.as_bytes()).unwrap();
+        assert_eq!(got.len(), 1);
+        let skipped = format!(
+            "{{\"z\": {}1{}, \"a\": 2}}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        assert_eq!(collect(&t, skipped.as_bytes()).unwrap().len(), 1);
+        let objs = format!(
+            "{{\"z\": {}{}}}",
+            "{\"k\":".repeat(depth),
+            "}".repeat(depth)
+        );
+        assert!(collect(&t, objs.as_bytes())
+            .unwrap_err()
+            .message()
+            .contains("expected a value"));
+        let big = format!("{{\"a\": [{}0]}}", "1,".repeat(100_000));
+        assert_eq!(collect(&t, big.as_bytes()).unwrap().len(), 100_001);
+    }
+
+    #[test]
+    fn special_byte_detection() {
+        assert_eq!(special_in_word(u64::from_le_bytes(*b"abcdefgh")), None);
+        assert_eq!(special_in_word(u64::from_le_bytes(*b"abc\"efgh")), Some(3));
+        assert_eq!(special_in_word(u64::from_le_bytes(*b"a\\c\"efgh")), Some(1));
+        assert_eq!(
+            special_in_word(u64::from_le_bytes(*b"abcdefg\x1f")),
+            Some(7)
+        );
+        assert_eq!(
+            special_in_word(u64::from_le_bytes([
+                0xc3, 0xa9, b'x', 0, 0xff, 0x80, b'"', b'a'
+            ])),
+            Some(3)
+        );
+    }
+}

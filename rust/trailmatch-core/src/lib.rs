@@ -1,0 +1,39 @@
+//! # trailmatch-core
+//!
+//! Amazon EventBridge event patterns compiled into one automaton that matches raw JSON bytes,
+//! whatever the number of rules. Pure Rust; the Python bindings live in `trailmatch-py`.
+//!
+//! * [`pattern`] — the EventBridge pattern language: parsing, validation with EventBridge's
+//!   own error reasons, lowering to the shared predicate [`ir`].
+//! * [`automaton`] — the engine: every rule's predicates filed per field path, one pass over
+//!   the event ([`json::scan`]), counting of satisfied conditions per branch, array-consistent
+//!   matching.
+//! * [`value`] — numbers, IP addresses, ignore-case and wildcard semantics.
+//! * [`explain`] — why one pattern did or did not match one event.
+//!
+//! # Example
+//!
+//! ```
+//! use trailmatch_core::{Ruleset, Scratch};
+//!
+//! let mut rules = Ruleset::new();
+//! rules.add("console-login-no-mfa", r#"{
+//!     "detail-type": ["AWS Console Sign In via CloudTrail"],
+//!     "detail": {"additionalEventData": {"MFAUsed": [{"anything-but": "Yes"}]}}
+//! }"#).unwrap();
+//! let event = br#"{"detail-type": "AWS Console Sign In via CloudTrail",
+//!                  "detail": {"additionalEventData": {"MFAUsed": "No"}}}"#;
+//! assert_eq!(rules.matches(event).unwrap(), vec!["console-login-no-mfa"]);
+//! ```
+
+pub mod automaton;
+pub mod error;
+pub mod explain;
+pub mod ir;
+pub mod json;
+pub mod pattern;
+pub mod value;
+
+pub use automaton::{test_event_pattern, Error, RuleId, Ruleset, Scratch};
+pub use error::{EventError, PatternError};
+pub use pattern::Limits;
