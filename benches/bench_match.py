@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 import pytest
+
 import trailmatch
 from conftest import record_throughput
 from samples import DETECTIONS, derived_rules

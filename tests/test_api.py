@@ -7,6 +7,7 @@ import pickle
 import threading
 
 import pytest
+
 import trailmatch
 from trailmatch import EventError, PatternError, Ruleset
 
@@ -130,6 +131,21 @@ def test_match_many_releases_the_gil() -> None:
         t.join()
     # A thread that holds the GIL for the whole batch would leave the counter near zero.
     assert ticks > 1000
+
+
+def test_lazy_validation_reads_only_what_rules_need() -> None:
+    event = b'{"source": "aws.iam", "detail": {"x": tru}}'
+    full = Ruleset()
+    full.add("r", {"source": ["aws.iam"]})
+    with pytest.raises(EventError):
+        full.match(event)
+    lazy = Ruleset(validation="lazy")
+    lazy.add("r", {"source": ["aws.iam"]})
+    assert lazy.match(event) == ["r"]
+    with pytest.raises(EventError):
+        lazy.match(b'{"source": tru}')
+    with pytest.raises(ValueError, match="validation"):
+        Ruleset(validation="none")  # type: ignore[arg-type]
 
 
 def test_limits_are_configurable() -> None:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from trailmatch.cli import main
 
 ENVELOPE = {

@@ -13,6 +13,7 @@ import random
 from typing import Any
 
 import pytest
+
 import trailmatch
 from samples import DETECTIONS, derived_rules, envelope
 
@@ -46,6 +47,10 @@ def test_ruleset_equals_rules_one_by_one(all_rules: dict[str, dict[str, Any]], e
     # The rules are derived from these events: a fair share of pairs must match.
     assert matches > len(events)
     assert together.match_many(events) == [together.match(e) for e in events]
+    lazy = trailmatch.Ruleset(validation="lazy")
+    for name, pattern in all_rules.items():
+        lazy.add(name, pattern)
+    assert lazy.match_many(events) == together.match_many(events)
 
 
 def test_test_event_pattern_agrees_on_a_sample(all_rules: dict[str, dict[str, Any]], events: list[bytes]) -> None:

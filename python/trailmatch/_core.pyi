@@ -1,7 +1,7 @@
 """Type stubs for the Rust extension module ``trailmatch._core``."""
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 _JSON = str | bytes | dict[str, Any]
 _Event = str | bytes | bytearray | dict[str, Any]
@@ -31,8 +31,15 @@ class Ruleset:
         max_pattern_length: int = 2048,
         max_wildcard_complexity: int = 10,
         max_alternatives: int = 1024,
+        validation: Literal["full", "lazy"] = "full",
     ) -> None:
-        """Limits default to EventBridge's (pattern length is an adjustable quota there)."""
+        """Limits default to EventBridge's (pattern length is an adjustable quota there).
+
+        ``validation="full"`` checks every byte of every event (a malformed event raises
+        ``EventError`` wherever the problem is). ``"lazy"`` validates only what the rules read,
+        skips other values by their brackets and quotes, and stops reading an event once no
+        referenced field can follow: faster on large events, for input known to be JSON.
+        """
     def add(self, name: str, event_pattern: _JSON) -> None:
         """Compile ``event_pattern`` and add it as ``name``; re-adding a name replaces the rule.
 

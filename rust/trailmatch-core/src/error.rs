@@ -33,17 +33,8 @@ pub struct PatternError {
 }
 
 impl PatternError {
-    pub(crate) fn new(
-        reason: impl Into<String>,
-        path: impl Into<String>,
-        offset: Option<usize>,
-    ) -> Self {
-        Self {
-            reason: reason.into(),
-            path: path.into(),
-            offset,
-            hint: None,
-        }
+    pub(crate) fn new(reason: impl Into<String>, path: impl Into<String>, offset: Option<usize>) -> Self {
+        Self { reason: reason.into(), path: path.into(), offset, hint: None }
     }
 
     pub(crate) fn with_hint(mut self, hint: &'static str) -> Self {
@@ -102,10 +93,7 @@ pub struct EventError {
 
 impl EventError {
     pub(crate) fn new(message: impl Into<String>, offset: usize) -> Self {
-        Self {
-            message: message.into(),
-            offset,
-        }
+        Self { message: message.into(), offset }
     }
 
     /// What is wrong, without the position.
@@ -121,11 +109,7 @@ impl EventError {
 
 impl fmt::Display for EventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "event is not valid JSON: {} at byte {}",
-            self.message, self.offset
-        )
+        write!(f, "event is not valid JSON: {} at byte {}", self.message, self.offset)
     }
 }
 
@@ -135,9 +119,7 @@ impl std::error::Error for EventError {}
 pub(crate) fn push_path_key(path: &mut String, key: &[u8]) {
     let text = String::from_utf8_lossy(key);
     let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$'))
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$'))
         && !text.starts_with(|c: char| c.is_ascii_digit());
     if plain {
         path.push('.');

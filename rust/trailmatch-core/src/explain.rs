@@ -127,10 +127,7 @@ pub fn explain(pattern: &[u8], event: &[u8]) -> Result<Explanation, ExplainError
 /// # Errors
 ///
 /// [`EventError`] if the event is not a UTF-8 JSON object.
-pub fn explain_compiled(
-    pattern: &CompiledPattern,
-    event: &[u8],
-) -> Result<Explanation, EventError> {
+pub fn explain_compiled(pattern: &CompiledPattern, event: &[u8]) -> Result<Explanation, EventError> {
     // The scanner gives the precise error for malformed events.
     crate::json::scan::scan(
         event,
@@ -138,17 +135,13 @@ pub fn explain_compiled(
         &mut crate::json::scan::ScanScratch::default(),
         &mut |_, _, _| {},
     )?;
-    let doc =
-        dom::parse(event, usize::MAX).map_err(|e| EventError::new(e.kind.to_string(), e.offset))?;
+    let doc = dom::parse(event, usize::MAX).map_err(|e| EventError::new(e.kind.to_string(), e.offset))?;
     let (leaves, ctxs) = flatten(&doc);
     let mut branches = Vec::new();
     for branch in &pattern.branches {
         branches.push(explain_branch(branch, &leaves, &ctxs));
     }
-    Ok(Explanation {
-        matched: branches.iter().any(|b| b.matched),
-        branches,
-    })
+    Ok(Explanation { matched: branches.iter().any(|b| b.matched), branches })
 }
 
 /// Evaluates one branch by definition (see `automaton::consistency` for the array rules).
@@ -178,13 +171,7 @@ fn explain_branch(branch: &Branch, leaves: &[EventLeaf], ctxs: &[Ctx]) -> Branch
                     present = true;
                     false
                 } else {
-                    searched.push((
-                        fields.len(),
-                        Absent {
-                            before,
-                            leaves: at_path.iter().map(|l| l.2).collect(),
-                        },
-                    ));
+                    searched.push((fields.len(), Absent { before, leaves: at_path.iter().map(|l| l.2).collect() }));
                     false
                 };
                 fields.push(FieldReport {
@@ -218,13 +205,8 @@ fn explain_branch(branch: &Branch, leaves: &[EventLeaf], ctxs: &[Ctx]) -> Branch
             }
         }
     }
-    let absents: Vec<Absent> = searched
-        .iter()
-        .map(|(_, a)| Absent {
-            before: a.before,
-            leaves: a.leaves.clone(),
-        })
-        .collect();
+    let absents: Vec<Absent> =
+        searched.iter().map(|(_, a)| Absent { before: a.before, leaves: a.leaves.clone() }).collect();
     let matched = all_positive && !present && solve(ctxs, &hits, positives, &absents);
     if matched {
         // The absent paths whose leaves all sit in elements the match did not use hold.
@@ -233,20 +215,13 @@ fn explain_branch(branch: &Branch, leaves: &[EventLeaf], ctxs: &[Ctx]) -> Branch
         }
     }
     let array_conflict = all_positive && !present && !matched && searched.is_empty();
-    BranchReport {
-        fields,
-        array_conflict,
-        matched,
-    }
+    BranchReport { fields, array_conflict, matched }
 }
 
 /// Flattens the document into `(path, leaf, context)` triples and the context tree.
 fn flatten(doc: &Document) -> (Vec<EventLeaf>, Vec<Ctx>) {
     let mut leaves = Vec::new();
-    let mut ctxs = vec![Ctx {
-        parent: 0,
-        array: u32::MAX,
-    }];
+    let mut ctxs = vec![Ctx { parent: 0, array: u32::MAX }];
     let mut arrays = 0u32;
     let mut stack: Vec<(NodeId, Vec<u8>, u32)> = vec![(doc.root, Vec::new(), 0)];
     // Leaves must come out in document order for stable reports: process a reversed stack.
@@ -285,9 +260,7 @@ fn flatten(doc: &Document) -> (Vec<EventLeaf>, Vec<Ctx>) {
 
 fn number_equals(lit: &NumberLiteral, raw: &str) -> bool {
     match lit {
-        NumberLiteral::Value(key) => {
-            comparable(raw.as_bytes()).is_some_and(|v| order_key(v) == *key)
-        }
+        NumberLiteral::Value(key) => comparable(raw.as_bytes()).is_some_and(|v| order_key(v) == *key),
         NumberLiteral::Text(text) => **text == *raw.as_bytes(),
     }
 }
@@ -298,10 +271,9 @@ fn op_matches(op: &Op, leaf: &LeafValue) -> bool {
         (Op::ExactString(s), LeafValue::Str(v)) => **s == **v,
         (Op::Ip(range), LeafValue::Str(v)) => ip::parse(v).is_some_and(|a| range.contains(a)),
         (Op::Number(lit), LeafValue::Num(raw)) => number_equals(lit, raw),
-        (Op::True, LeafValue::True)
-        | (Op::False, LeafValue::False)
-        | (Op::Null, LeafValue::Null)
-        | (Op::Exists, _) => true,
+        (Op::True, LeafValue::True) | (Op::False, LeafValue::False) | (Op::Null, LeafValue::Null) | (Op::Exists, _) => {
+            true
+        }
         (Op::Prefix(p), LeafValue::Str(v)) => v.starts_with(p),
         (Op::Suffix(p), LeafValue::Str(v)) => v.ends_with(p),
         (Op::IgnoreCase(anchor, p), LeafValue::Str(v)) => casefold::matches(p, v, *anchor),
@@ -321,33 +293,18 @@ fn excluded(exclusion: &Exclusion, leaf: &LeafValue) -> bool {
         (Exclusion::Prefixes(set), LeafValue::Str(v)) => set.iter().any(|p| v.starts_with(p)),
         (Exclusion::Suffixes(set), LeafValue::Str(v)) => set.iter().any(|p| v.ends_with(p)),
         (Exclusion::Wildcards(set), LeafValue::Str(v)) => set.iter().any(|w| w.matches(v)),
-        (Exclusion::IgnoreCase(set), LeafValue::Str(v)) => {
-            set.iter().any(|p| casefold::matches(p, v, Anchor::Whole))
-        }
+        (Exclusion::IgnoreCase(set), LeafValue::Str(v)) => set.iter().any(|p| casefold::matches(p, v, Anchor::Whole)),
         _ => false,
     }
 }
 
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "Result: {}",
-            if self.matched { "MATCH" } else { "NO MATCH" }
-        )?;
+        writeln!(f, "Result: {}", if self.matched { "MATCH" } else { "NO MATCH" })?;
         let n = self.branches.len();
         for (i, b) in self.branches.iter().enumerate() {
             if n > 1 {
-                writeln!(
-                    f,
-                    "$or branch {} of {n}: {}",
-                    i + 1,
-                    if b.matched {
-                        "matches"
-                    } else {
-                        "does not match"
-                    }
-                )?;
+                writeln!(f, "$or branch {} of {n}: {}", i + 1, if b.matched { "matches" } else { "does not match" })?;
             }
             for field in &b.fields {
                 let mark = if field.satisfied { "ok  " } else { "FAIL" };
@@ -364,19 +321,13 @@ impl fmt::Display for Explanation {
                         writeln!(f, "  {mark} {}: {} ({found})", field.path, field.condition)?;
                     }
                     (_, false) => {
-                        writeln!(
-                            f,
-                            "  {mark} {}: {found}; needs {}",
-                            field.path, field.condition
-                        )?;
+                        writeln!(f, "  {mark} {}: {found}; needs {}", field.path, field.condition)?;
                     }
                 }
             }
             if !b.matched
                 && !b.array_conflict
-                && b.fields
-                    .iter()
-                    .all(|f| f.satisfied || f.condition.contains("exists\":false"))
+                && b.fields.iter().all(|f| f.satisfied || f.condition.contains("exists\":false"))
                 && b.fields.iter().any(|f| !f.satisfied)
             {
                 writeln!(

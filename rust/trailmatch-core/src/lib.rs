@@ -36,4 +36,5 @@ pub mod value;
 
 pub use automaton::{test_event_pattern, Error, RuleId, Ruleset, Scratch};
 pub use error::{EventError, PatternError};
+pub use json::scan::Validation;
 pub use pattern::Limits;

@@ -116,11 +116,7 @@ pub fn compile(text: &[u8], limits: &Limits) -> Result<CompiledPattern, PatternE
 /// # Errors
 ///
 /// See [`compile`].
-pub fn compile_rule(
-    name: Option<&str>,
-    text: &[u8],
-    limits: &Limits,
-) -> Result<CompiledPattern, PatternError> {
+pub fn compile_rule(name: Option<&str>, text: &[u8], limits: &Limits) -> Result<CompiledPattern, PatternError> {
     let chars = match std::str::from_utf8(text) {
         Ok(s) => s.chars().count(),
         Err(_) => text.len(),
@@ -139,15 +135,10 @@ pub fn compile_rule(
     let mut warnings = Vec::new();
     let doc = match dom::parse(text, limits.max_depth) {
         Ok(doc) => doc,
-        Err(dom::SyntaxError {
-            kind: dom::SyntaxErrorKind::TrailingContent(_),
-            offset,
-        }) => {
+        Err(dom::SyntaxError { kind: dom::SyntaxErrorKind::TrailingContent(_), offset }) => {
             // event-ruler stops reading at the end of the root object, so EventBridge accepts
             // text after it; accept it too, but say so.
-            warnings.push(format!(
-                "text after the end of the pattern at byte {offset} is ignored"
-            ));
+            warnings.push(format!("text after the end of the pattern at byte {offset} is ignored"));
             dom::parse(&text[..offset], limits.max_depth).map_err(|e| syntax_error(text, &e))?
         }
         Err(e) => return Err(syntax_error(text, &e)),
@@ -158,18 +149,13 @@ pub fn compile_rule(
     for b in &branches {
         if b.fields.len() > limits.max_fields {
             let reason = match name {
-                Some(n) => format!(
-                    "Size of rule '{n}' exceeds max value of {}",
-                    limits.max_fields
-                ),
+                Some(n) => format!("Size of rule '{n}' exceeds max value of {}", limits.max_fields),
                 None => format!("Size of rule exceeds max value of {}", limits.max_fields),
             };
             return Err(PatternError::new(reason, "$", None));
         }
     }
-    if wildcard::rule_complexity(&branches, limits.max_wildcard_complexity + 1)
-        > limits.max_wildcard_complexity
-    {
+    if wildcard::rule_complexity(&branches, limits.max_wildcard_complexity + 1) > limits.max_wildcard_complexity {
         return Err(PatternError::new(
             "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character",
             "$",
@@ -195,9 +181,7 @@ fn syntax_error(text: &[u8], e: &dom::SyntaxError) -> PatternError {
 /// event-ruler reads the first token before anything else and rejects a pattern that does not
 /// start an object, whatever follows.
 fn check_first_token(text: &[u8]) -> Result<(), PatternError> {
-    let start = text
-        .iter()
-        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    let start = text.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
     let not_object = |at: usize| PatternError::new("Filter is not an object", "$", Some(at));
     let Some(start) = start else {
         return Err(not_object(text.len()));
@@ -212,9 +196,7 @@ fn check_first_token(text: &[u8]) -> Result<(), PatternError> {
         _ => {
             // Let the parser produce Jackson's message for the bad first token.
             match dom::parse(text, 1) {
-                Err(e)
-                    if !matches!(e.kind, dom::SyntaxErrorKind::TooDeep(_)) && e.offset == start =>
-                {
+                Err(e) if !matches!(e.kind, dom::SyntaxErrorKind::TooDeep(_)) && e.offset == start => {
                     Err(syntax_error(text, &e))
                 }
                 _ => Err(not_object(start)),
@@ -265,9 +247,7 @@ fn index_path(path: &str, i: usize) -> String {
 
 /// An error about a second key in an operator object.
 fn extra_key(members: &[Member], path: &str, reason: &str) -> Option<PatternError> {
-    members
-        .get(1)
-        .map(|m| PatternError::new(reason, child_path(path, &m.key), Some(m.key_offset)))
+    members.get(1).map(|m| PatternError::new(reason, child_path(path, &m.key), Some(m.key_offset)))
 }
 
 const ONLY_ONE_KEY: &str = "Only one key allowed in match expression";
@@ -296,16 +276,8 @@ impl Compiler<'_> {
         }
     }
 
-    fn object(
-        &self,
-        id: NodeId,
-        prefix: &[u8],
-        path: &str,
-        in_or: bool,
-    ) -> Result<Dnf, PatternError> {
-        let Value::Object(members) = self.value(id) else {
-            unreachable!("callers pass objects")
-        };
+    fn object(&self, id: NodeId, prefix: &[u8], path: &str, in_or: bool) -> Result<Dnf, PatternError> {
+        let Value::Object(members) = self.value(id) else { unreachable!("callers pass objects") };
         let mut seen: FxHashSet<&[u8]> = FxHashSet::default();
         let mut acc: Dnf = vec![Vec::new()];
         for m in members {
@@ -318,11 +290,7 @@ impl Compiler<'_> {
                 )
                 .with_hint("a pattern object may name a field only once; put alternative values in one array"));
             }
-            let part = if m.key == b"$or" {
-                self.or(m, prefix, &mpath)?
-            } else {
-                None
-            };
+            let part = if m.key == b"$or" { self.or(m, prefix, &mpath)? } else { None };
             let part = match part {
                 Some(dnf) => dnf,
                 None => {
@@ -361,9 +329,9 @@ impl Compiler<'_> {
             _ => return Err(self.err("It must be an Array followed with $or.", path, m.value)),
         };
         let reserved_key = |id: NodeId| match self.value(id) {
-            Value::Object(members) => members
-                .iter()
-                .any(|m| std::str::from_utf8(&m.key).is_ok_and(|k| RESERVED.contains(&k))),
+            Value::Object(members) => {
+                members.iter().any(|m| std::str::from_utf8(&m.key).is_ok_and(|k| RESERVED.contains(&k)))
+            }
             _ => true,
         };
         if items.len() < 2 || items.iter().any(|&i| reserved_key(i)) {
@@ -382,10 +350,7 @@ impl Compiler<'_> {
 
     fn too_many_branches(&self, path: &str, offset: usize) -> PatternError {
         PatternError::new(
-            format!(
-                "$or expands into more than {} alternatives; simplify the pattern",
-                self.limits.max_branches
-            ),
+            format!("$or expands into more than {} alternatives; simplify the pattern", self.limits.max_branches),
             path,
             Some(offset),
         )
@@ -402,10 +367,7 @@ impl Compiler<'_> {
                 for fc in p {
                     if conj.iter().any(|c| c.path == fc.path) {
                         return Err(PatternError::new(
-                            format!(
-                                "Path `{}` cannot be allowed multiple times",
-                                key_text(&fc.path)
-                            ),
+                            format!("Path `{}` cannot be allowed multiple times", key_text(&fc.path)),
                             path,
                             Some(offset),
                         ));
@@ -418,36 +380,18 @@ impl Compiler<'_> {
         Ok(out)
     }
 
-    fn member(
-        &self,
-        m: &Member,
-        prefix: &[u8],
-        path: &str,
-        in_or: bool,
-    ) -> Result<Dnf, PatternError> {
+    fn member(&self, m: &Member, prefix: &[u8], path: &str, in_or: bool) -> Result<Dnf, PatternError> {
         let full = join(prefix, &m.key);
         match self.value(m.value) {
             Value::Object(_) => self.object(m.value, &full, path, in_or),
             Value::Array(items) => self.leaf(full, items, path, m.value),
             _ => Err(self
-                .err(
-                    format!("\"{}\" must be an object or an array", key_text(&m.key)),
-                    path,
-                    m.value,
-                )
-                .with_hint(
-                    "every value in a pattern is an array of allowed values: write [\"value\"]",
-                )),
+                .err(format!("\"{}\" must be an object or an array", key_text(&m.key)), path, m.value)
+                .with_hint("every value in a pattern is an array of allowed values: write [\"value\"]")),
         }
     }
 
-    fn leaf(
-        &self,
-        full: Vec<u8>,
-        items: &[NodeId],
-        path: &str,
-        id: NodeId,
-    ) -> Result<Dnf, PatternError> {
+    fn leaf(&self, full: Vec<u8>, items: &[NodeId], path: &str, id: NodeId) -> Result<Dnf, PatternError> {
         let mut ops = Vec::new();
         let mut sources = Vec::new();
         let mut absent = false;
@@ -460,11 +404,7 @@ impl Compiler<'_> {
                 Value::Bool(false) => Term::Op(Op::False),
                 Value::Null => Term::Op(Op::Null),
                 Value::Array(_) => {
-                    return Err(self.err(
-                        "Match value must be String, number, true, false, or null",
-                        &ipath,
-                        item,
-                    ))
+                    return Err(self.err("Match value must be String, number, true, false, or null", &ipath, item))
                 }
                 Value::Object(members) => self.operator(members, &ipath, item)?,
             };
@@ -500,12 +440,7 @@ impl Compiler<'_> {
     }
 
     /// A string operand, or `message` at the operand.
-    fn string_operand(
-        &self,
-        operand: NodeId,
-        path: &str,
-        message: &str,
-    ) -> Result<Vec<u8>, PatternError> {
+    fn string_operand(&self, operand: NodeId, path: &str, message: &str) -> Result<Vec<u8>, PatternError> {
         match self.value(operand) {
             Value::String(s) => Ok(s.clone()),
             _ => Err(self.err(message, path, operand)),
@@ -522,9 +457,9 @@ impl Compiler<'_> {
         let name = key_text(&first.key);
         let only_one = |term: Term| -> Result<Term, PatternError> {
             match extra_key(members, path, ONLY_ONE_KEY) {
-                Some(e) => Err(e.with_hint(
-                    "one object holds one operator; list alternatives as separate array elements",
-                )),
+                Some(e) => {
+                    Err(e.with_hint("one object holds one operator; list alternatives as separate array elements"))
+                }
                 None => Ok(term),
             }
         };
@@ -605,60 +540,38 @@ impl Compiler<'_> {
         let ipath = child_path(path, &first.key);
         if first.key != b"equals-ignore-case" {
             return Err(self.err(
-                format!(
-                    "Unsupported {} pattern: {}",
-                    which.to_lowercase(),
-                    key_text(&first.key)
-                ),
+                format!("Unsupported {} pattern: {}", which.to_lowercase(), key_text(&first.key)),
                 &ipath,
                 first.value,
             ));
         }
-        let s = self.string_operand(
-            first.value,
-            &ipath,
-            "equals-ignore-case match pattern must be a string",
-        )?;
+        let s = self.string_operand(first.value, &ipath, "equals-ignore-case match pattern must be a string")?;
         if let Some(e) = extra_key(inner, path, ONLY_ONE_KEY) {
             return Err(e);
         }
         if let Some(e) = extra_key(outer, outer_path, ONLY_ONE_KEY) {
             return Err(e);
         }
-        let anchor = if is_prefix {
-            Anchor::Prefix
-        } else {
-            Anchor::Suffix
-        };
+        let anchor = if is_prefix { Anchor::Prefix } else { Anchor::Suffix };
         Ok(Term::Op(Op::IgnoreCase(anchor, s.into())))
     }
 
     fn comparable_operand(&self, id: NodeId, path: &str) -> Result<f64, PatternError> {
-        let Value::Number(raw) = self.value(id) else {
-            unreachable!("checked by the caller")
-        };
-        comparable(raw.as_bytes())
-            .ok_or_else(|| self.err(format!("Cannot compare number : {raw}"), path, id))
+        let Value::Number(raw) = self.value(id) else { unreachable!("checked by the caller") };
+        comparable(raw.as_bytes()).ok_or_else(|| self.err(format!("Cannot compare number : {raw}"), path, id))
     }
 
     /// `{"numeric": [...]}`, following event-ruler's grammar and messages.
     fn numeric(&self, items: &[NodeId], path: &str, id: NodeId) -> Result<Op, PatternError> {
         let at = |i: usize| index_path(path, i);
-        let is_number = |i: usize| {
-            items
-                .get(i)
-                .is_some_and(|&n| matches!(self.value(n), Value::Number(_)))
-        };
+        let is_number = |i: usize| items.get(i).is_some_and(|&n| matches!(self.value(n), Value::Number(_)));
         // Where a missing element would be: the array's closing bracket.
         let node_or_end = |i: usize| items.get(i).copied().unwrap_or(id);
         let op = match items.first().map(|&n| self.value(n)) {
             Some(Value::String(s)) => key_text(s),
             Some(_) => {
                 return Err(self.err(
-                    format!(
-                        "Invalid member in numeric match: {}",
-                        self.token_text(items[0])
-                    ),
+                    format!("Invalid member in numeric match: {}", self.token_text(items[0])),
                     &at(0),
                     items[0],
                 ))
@@ -668,20 +581,10 @@ impl Compiler<'_> {
         let label = match op.as_str() {
             "=" => "equals",
             "<" | "<=" | ">" | ">=" => op.as_str(),
-            _ => {
-                return Err(self.err(
-                    format!("Unrecognized numeric range operator: {op}"),
-                    &at(0),
-                    items[0],
-                ))
-            }
+            _ => return Err(self.err(format!("Unrecognized numeric range operator: {op}"), &at(0), items[0])),
         };
         if !is_number(1) {
-            return Err(self.err(
-                format!("Value of {label} must be numeric"),
-                &at(1),
-                node_or_end(1),
-            ));
+            return Err(self.err(format!("Value of {label} must be numeric"), &at(1), node_or_end(1)));
         }
         let bound = self.comparable_operand(items[1], &at(1))?;
         let key = order_key(bound);
@@ -712,25 +615,13 @@ impl Compiler<'_> {
                     }
                 };
                 if top_op != "<" && top_op != "<=" {
-                    return Err(self.err(
-                        format!("Bad numeric range operator: {top_op}"),
-                        &at(2),
-                        items[2],
-                    ));
+                    return Err(self.err(format!("Bad numeric range operator: {top_op}"), &at(2), items[2]));
                 }
                 if !is_number(3) {
-                    return Err(self.err(
-                        format!("Value of {top_op} must be numeric"),
-                        &at(3),
-                        node_or_end(3),
-                    ));
+                    return Err(self.err(format!("Value of {top_op} must be numeric"), &at(3), node_or_end(3)));
                 }
                 if items.len() > 4 {
-                    return Err(self.err(
-                        "Too many terms in numeric range expression",
-                        &at(4),
-                        items[4],
-                    ));
+                    return Err(self.err("Too many terms in numeric range expression", &at(4), items[4]));
                 }
                 let top = self.comparable_operand(items[3], &at(3))?;
                 if bound >= top {
@@ -752,15 +643,8 @@ impl Compiler<'_> {
                 };
                 let name = key_text(&first.key);
                 let ipath = child_path(path, &first.key);
-                if !matches!(
-                    name.as_str(),
-                    "equals-ignore-case" | "prefix" | "suffix" | "wildcard"
-                ) {
-                    return Err(self.err(
-                        format!("Unsupported anything-but pattern: {name}"),
-                        &ipath,
-                        first.value,
-                    ));
+                if !matches!(name.as_str(), "equals-ignore-case" | "prefix" | "suffix" | "wildcard") {
+                    return Err(self.err(format!("Unsupported anything-but pattern: {name}"), &ipath, first.value));
                 }
                 if let Some(e) = extra_key(members, path, TOO_MANY_ELEMENTS) {
                     // Checked after the operand in event-ruler; the operand's own errors win.
@@ -771,10 +655,7 @@ impl Compiler<'_> {
             }
             _ => (None, operand, path.to_owned()),
         };
-        if !matches!(
-            self.value(operand),
-            Value::Array(_) | Value::String(_) | Value::Number(_)
-        ) {
+        if !matches!(self.value(operand), Value::Array(_) | Value::String(_) | Value::Number(_)) {
             return Err(self.err(
                 "Value of anything-but must be an array or single string/number value.",
                 &path,
@@ -791,13 +672,10 @@ impl Compiler<'_> {
     /// Plain `anything-but`: one string or number, or a list of all strings or all numbers.
     fn anything_but_values(&self, operand: NodeId, path: &str) -> Result<Exclusion, PatternError> {
         let number = |id: NodeId, path: &str| -> Result<NumberLiteral, PatternError> {
-            self.comparable_operand(id, path)
-                .map(|v| NumberLiteral::Value(order_key(v)))
+            self.comparable_operand(id, path).map(|v| NumberLiteral::Value(order_key(v)))
         };
         match self.value(operand) {
-            Value::String(s) => Ok(Exclusion::Strings(
-                vec![s.clone().into_boxed_slice()].into(),
-            )),
+            Value::String(s) => Ok(Exclusion::Strings(vec![s.clone().into_boxed_slice()].into())),
             Value::Number(_) => Ok(Exclusion::Numbers(vec![number(operand, path)?].into())),
             Value::Array(items) => {
                 let mut strings = Vec::new();
@@ -831,19 +709,10 @@ impl Compiler<'_> {
 
     /// `anything-but` with `prefix`, `suffix`, `equals-ignore-case` or `wildcard`: one string or
     /// a list of strings (an empty list excludes nothing).
-    fn anything_but_set(
-        &self,
-        name: &str,
-        operand: NodeId,
-        path: &str,
-    ) -> Result<Exclusion, PatternError> {
+    fn anything_but_set(&self, name: &str, operand: NodeId, path: &str) -> Result<Exclusion, PatternError> {
         let single;
         let items: Vec<(NodeId, String)> = match self.value(operand) {
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, &n)| (n, index_path(path, i)))
-                .collect(),
+            Value::Array(items) => items.iter().enumerate().map(|(i, &n)| (n, index_path(path, i))).collect(),
             Value::String(_) | Value::Number(_) => {
                 single = vec![(operand, path.to_owned())];
                 single
@@ -857,7 +726,9 @@ impl Compiler<'_> {
             }
         };
         let not_string = match name {
-            "equals-ignore-case" => "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.",
+            "equals-ignore-case" => {
+                "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported."
+            }
             "wildcard" => "wildcard match pattern must be a string",
             _ => "prefix/suffix match pattern must be a string",
         };
@@ -870,21 +741,13 @@ impl Compiler<'_> {
             values.push((s, *id, ipath));
         }
         Ok(match name {
-            "prefix" => {
-                Exclusion::Prefixes(values.into_iter().map(|v| v.0.into_boxed_slice()).collect())
-            }
-            "suffix" => {
-                Exclusion::Suffixes(values.into_iter().map(|v| v.0.into_boxed_slice()).collect())
-            }
-            "equals-ignore-case" => {
-                Exclusion::IgnoreCase(values.into_iter().map(|v| v.0.into_boxed_slice()).collect())
-            }
+            "prefix" => Exclusion::Prefixes(values.into_iter().map(|v| v.0.into_boxed_slice()).collect()),
+            "suffix" => Exclusion::Suffixes(values.into_iter().map(|v| v.0.into_boxed_slice()).collect()),
+            "equals-ignore-case" => Exclusion::IgnoreCase(values.into_iter().map(|v| v.0.into_boxed_slice()).collect()),
             _ => Exclusion::Wildcards(
                 values
                     .into_iter()
-                    .map(|(s, id, ipath)| {
-                        Wildcard::parse(&s).map_err(|reason| self.err(reason, ipath, id))
-                    })
+                    .map(|(s, id, ipath)| Wildcard::parse(&s).map_err(|reason| self.err(reason, ipath, id)))
                     .collect::<Result<_, _>>()?,
             ),
         })

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde_json::value::RawValue;
 use trailmatch_core::explain::explain;
-use trailmatch_core::{Ruleset, Scratch};
+use trailmatch_core::{Ruleset, Scratch, Validation};
 
 #[derive(serde::Deserialize)]
 struct Case {
@@ -49,8 +49,7 @@ fn load() -> Vec<Case> {
             if line.trim().is_empty() {
                 continue;
             }
-            let case: Case = serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), i + 1));
+            let case: Case = serde_json::from_str(line).unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), i + 1));
             cases.push(case);
         }
     }
@@ -69,50 +68,37 @@ fn corpus_cases_hold() {
         match (&case.error, added) {
             (Some(expected), Err(e)) => {
                 if expected != "*" && e.reason() != expected {
-                    failures.push(format!(
-                        "{}: reason {:?}, expected {:?}",
-                        case.name,
-                        e.reason(),
-                        expected
-                    ));
+                    failures.push(format!("{}: reason {:?}, expected {:?}", case.name, e.reason(), expected));
                 }
                 if let Some(path) = &case.error_path {
                     if e.path() != path {
-                        failures.push(format!(
-                            "{}: error path {:?}, expected {:?}",
-                            case.name,
-                            e.path(),
-                            path
-                        ));
+                        failures.push(format!("{}: error path {:?}, expected {:?}", case.name, e.path(), path));
                     }
                 }
             }
-            (Some(expected), Ok(_)) => failures.push(format!(
-                "{}: accepted, expected error {expected:?}",
-                case.name
-            )),
+            (Some(expected), Ok(_)) => failures.push(format!("{}: accepted, expected error {expected:?}", case.name)),
             (None, Err(e)) => failures.push(format!("{}: rejected: {}", case.name, e.reason())),
             (None, Ok(_)) => {
                 let event = text(case.event.as_ref().expect("match cases have an event"));
                 let expected = case.expected.expect("match cases say match: true|false");
-                match rules.matches(event.as_bytes()) {
-                    Ok(names) => {
-                        if names.is_empty() == expected {
-                            failures.push(format!(
-                                "{}: automaton says {}, expected {expected}",
-                                case.name,
-                                !names.is_empty()
-                            ));
+                for validation in [Validation::Full, Validation::Lazy] {
+                    rules.set_validation(validation);
+                    match rules.matches(event.as_bytes()) {
+                        Ok(names) => {
+                            if names.is_empty() == expected {
+                                failures.push(format!(
+                                    "{} ({validation:?}): automaton says {}, expected {expected}",
+                                    case.name,
+                                    !names.is_empty()
+                                ));
+                            }
                         }
+                        Err(e) => failures.push(format!("{}: event rejected: {e}", case.name)),
                     }
-                    Err(e) => failures.push(format!("{}: event rejected: {e}", case.name)),
                 }
                 match explain(pattern.as_bytes(), event.as_bytes()) {
                     Ok(x) if x.matched != expected => {
-                        failures.push(format!(
-                            "{}: explain says {}, expected {expected}\n{x}",
-                            case.name, x.matched
-                        ));
+                        failures.push(format!("{}: explain says {}, expected {expected}\n{x}", case.name, x.matched));
                     }
                     Ok(_) => {}
                     Err(e) => failures.push(format!("{}: explain failed: {e}", case.name)),
@@ -120,13 +106,7 @@ fn corpus_cases_hold() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases fail:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
 #[test]
@@ -136,9 +116,7 @@ fn all_corpus_rules_at_once_agree_with_the_direct_evaluator() {
     let mut patterns = Vec::new();
     for case in &cases {
         let pattern = text(&case.pattern);
-        rules
-            .add(&case.name, &pattern)
-            .expect("valid corpus pattern");
+        rules.add(&case.name, &pattern).expect("valid corpus pattern");
         patterns.push((case.name.as_str(), pattern));
     }
     let mut scratch = Scratch::default();
@@ -146,32 +124,18 @@ fn all_corpus_rules_at_once_agree_with_the_direct_evaluator() {
     let mut failures = Vec::new();
     for case in &cases {
         let event = text(case.event.as_ref().expect("event"));
-        rules
-            .matches_with(event.as_bytes(), &mut scratch, &mut out)
-            .expect("valid event");
+        rules.matches_with(event.as_bytes(), &mut scratch, &mut out).expect("valid event");
         let mut got: Vec<&str> = out.iter().map(|&id| rules.name(id)).collect();
         got.sort_unstable();
         let mut want: Vec<&str> = patterns
             .iter()
-            .filter(|(_, p)| {
-                explain(p.as_bytes(), event.as_bytes())
-                    .expect("valid")
-                    .matched
-            })
+            .filter(|(_, p)| explain(p.as_bytes(), event.as_bytes()).expect("valid").matched)
             .map(|(n, _)| *n)
             .collect();
         want.sort_unstable();
         if got != want {
-            failures.push(format!(
-                "event of {}: got {got:?}\nwant {want:?}",
-                case.name
-            ));
+            failures.push(format!("event of {}: got {got:?}\nwant {want:?}", case.name));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} events disagree:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} events disagree:\n{}", failures.len(), failures.join("\n"));
 }

@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 use rayon::prelude::*;
-use trailmatch_core::{EventError, Limits, PatternError, RuleId, Scratch};
+use trailmatch_core::{EventError, Limits, PatternError, RuleId, Scratch, Validation};
 
 thread_local! {
     /// One matching scratch per thread (the Python thread, or a rayon worker).
@@ -27,9 +27,7 @@ static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 static JSON_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
-    ERRORS
-        .get_or_try_init(py, || py.import("trailmatch.errors").map(Bound::unbind))
-        .map(|m| m.bind(py))
+    ERRORS.get_or_try_init(py, || py.import("trailmatch.errors").map(Bound::unbind)).map(|m| m.bind(py))
 }
 
 fn pattern_error(py: Python<'_>, e: &PatternError) -> PyErr {
@@ -45,12 +43,7 @@ fn pattern_error(py: Python<'_>, e: &PatternError) -> PyErr {
     build().unwrap_or_else(|err| err)
 }
 
-fn event_error(
-    py: Python<'_>,
-    message: &str,
-    offset: Option<usize>,
-    index: Option<usize>,
-) -> PyErr {
+fn event_error(py: Python<'_>, message: &str, offset: Option<usize>, index: Option<usize>) -> PyErr {
     let build = || -> PyResult<PyErr> {
         let cls = errors_module(py)?.getattr("EventError")?;
         let kwargs = PyDict::new(py);
@@ -76,23 +69,15 @@ fn guarded<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
-            Err(PyRuntimeError::new_err(format!(
-                "internal error in trailmatch (please report it): {what}"
-            )))
+            Err(PyRuntimeError::new_err(format!("internal error in trailmatch (please report it): {what}")))
         }
     }
 }
 
 /// JSON text of a `dict` (or other JSON-serialisable value) via the standard `json` module.
-fn dumps(
-    py: Python<'_>,
-    obj: &Bound<'_, PyAny>,
-    what: &str,
-    index: Option<usize>,
-) -> PyResult<Vec<u8>> {
-    let f = JSON_DUMPS.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py.import("json")?.getattr("dumps")?.unbind())
-    })?;
+fn dumps(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str, index: Option<usize>) -> PyResult<Vec<u8>> {
+    let f = JSON_DUMPS
+        .get_or_try_init(py, || -> PyResult<Py<PyAny>> { Ok(py.import("json")?.getattr("dumps")?.unbind()) })?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("ensure_ascii", false)?;
     kwargs.set_item("allow_nan", false)?;
@@ -112,23 +97,16 @@ fn dumps(
 }
 
 /// Borrows or serialises an event given as `bytes`, `bytearray`, `str` or `dict`.
-fn event_bytes<'a>(
-    py: Python<'_>,
-    obj: &'a Bound<'_, PyAny>,
-    index: Option<usize>,
-) -> PyResult<Cow<'a, [u8]>> {
+fn event_bytes<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, index: Option<usize>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Cow::Borrowed(b.as_bytes()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
         return match s.to_str() {
             Ok(text) => Ok(Cow::Borrowed(text.as_bytes())),
-            Err(_) => Err(event_error(
-                py,
-                "event is not valid UTF-8 text (the str contains lone surrogates)",
-                None,
-                index,
-            )),
+            Err(_) => {
+                Err(event_error(py, "event is not valid UTF-8 text (the str contains lone surrogates)", None, index))
+            }
         };
     }
     if let Ok(b) = obj.cast::<PyByteArray>() {
@@ -137,10 +115,7 @@ fn event_bytes<'a>(
     if obj.is_instance_of::<PyDict>() {
         return dumps(py, obj, "event", index).map(Cow::Owned);
     }
-    Err(PyTypeError::new_err(format!(
-        "event must be bytes, str or dict, not {}",
-        obj.get_type().name()?
-    )))
+    Err(PyTypeError::new_err(format!("event must be bytes, str or dict, not {}", obj.get_type().name()?)))
 }
 
 /// Pattern text from `str`, `bytes` or `dict`.
@@ -154,10 +129,7 @@ fn pattern_bytes<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<
     if obj.is_instance_of::<PyDict>() {
         return dumps(py, obj, "event pattern", None).map(Cow::Owned);
     }
-    Err(PyTypeError::new_err(format!(
-        "event pattern must be str, bytes or dict, not {}",
-        obj.get_type().name()?
-    )))
+    Err(PyTypeError::new_err(format!("event pattern must be str, bytes or dict, not {}", obj.get_type().name()?)))
 }
 
 /// A set of named EventBridge event patterns compiled into one automaton.
@@ -170,52 +142,45 @@ struct PyRuleset {
 
 impl PyRuleset {
     fn names_of(&self, py: Python<'_>, ids: &[RuleId]) -> Vec<Py<PyString>> {
-        ids.iter()
-            .map(|&id| {
-                self.names[id as usize]
-                    .as_ref()
-                    .expect("live rule")
-                    .clone_ref(py)
-            })
-            .collect()
+        ids.iter().map(|&id| self.names[id as usize].as_ref().expect("live rule").clone_ref(py)).collect()
     }
 }
 
 #[pymethods]
 impl PyRuleset {
     #[new]
-    #[pyo3(signature = (*, max_pattern_length = 2048, max_wildcard_complexity = 10, max_alternatives = 1024))]
+    #[pyo3(signature = (*, max_pattern_length = 2048, max_wildcard_complexity = 10, max_alternatives = 1024, validation = "full"))]
     fn new(
         max_pattern_length: usize,
         max_wildcard_complexity: usize,
         max_alternatives: usize,
-    ) -> Self {
+        validation: &str,
+    ) -> PyResult<Self> {
+        let validation = match validation {
+            "full" => Validation::Full,
+            "lazy" => Validation::Lazy,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "validation must be \"full\" or \"lazy\", not {other:?}"
+                )))
+            }
+        };
         let limits = Limits {
             max_pattern_chars: max_pattern_length,
             max_wildcard_complexity,
             max_branches: max_alternatives,
             ..Limits::default()
         };
-        PyRuleset {
-            inner: trailmatch_core::Ruleset::with_limits(limits),
-            names: Vec::new(),
-        }
+        let mut inner = trailmatch_core::Ruleset::with_limits(limits);
+        inner.set_validation(validation);
+        Ok(PyRuleset { inner, names: Vec::new() })
     }
 
     /// Compiles `event_pattern` and adds it as `name`, replacing a rule of that name.
-    fn add(
-        &mut self,
-        py: Python<'_>,
-        name: &Bound<'_, PyString>,
-        event_pattern: &Bound<'_, PyAny>,
-    ) -> PyResult<()> {
+    fn add(&mut self, py: Python<'_>, name: &Bound<'_, PyString>, event_pattern: &Bound<'_, PyAny>) -> PyResult<()> {
         let text = pattern_bytes(py, event_pattern)?;
         let name_str = name.to_str()?;
-        let id = guarded(|| {
-            self.inner
-                .add_bytes(name_str, &text)
-                .map_err(|e| pattern_error(py, &e))
-        })?;
+        let id = guarded(|| self.inner.add_bytes(name_str, &text).map_err(|e| pattern_error(py, &e)))?;
         if self.names.len() <= id as usize {
             self.names.resize_with(id as usize + 1, || None);
         }
@@ -225,10 +190,7 @@ impl PyRuleset {
 
     /// Removes the rule called `name`; `KeyError` if there is none.
     fn remove(&mut self, name: &str) -> PyResult<()> {
-        let id = self
-            .inner
-            .id(name)
-            .ok_or_else(|| PyKeyError::new_err(name.to_owned()))?;
+        let id = self.inner.id(name).ok_or_else(|| PyKeyError::new_err(name.to_owned()))?;
         guarded(|| {
             self.inner.remove(name);
             Ok(())
@@ -252,10 +214,7 @@ impl PyRuleset {
 
     /// The warnings recorded when the rule called `name` was compiled.
     fn warnings(&self, name: &str) -> PyResult<Vec<String>> {
-        self.inner
-            .pattern(name)
-            .map(|p| p.warnings.clone())
-            .ok_or_else(|| PyKeyError::new_err(name.to_owned()))
+        self.inner.pattern(name).map(|p| p.warnings.clone()).ok_or_else(|| PyKeyError::new_err(name.to_owned()))
     }
 
     /// Names of the rules matching `event`, in the order the rules were added.
@@ -264,19 +223,13 @@ impl PyRuleset {
         let bytes = event_bytes(py, event, None)?;
         let mut out = Vec::new();
         let inner = &self.inner;
-        let result = guarded(|| {
-            SCRATCH.with(|s| Ok(inner.matches_with(&bytes, &mut s.borrow_mut(), &mut out)))
-        })?;
+        let result = guarded(|| SCRATCH.with(|s| Ok(inner.matches_with(&bytes, &mut s.borrow_mut(), &mut out))))?;
         result.map_err(|e| from_event_error(py, &e, None))?;
         Ok(self.names_of(py, &out))
     }
 
     /// `match` for a batch of events; releases the GIL and uses every core.
-    fn match_many<'py>(
-        &self,
-        py: Python<'py>,
-        events: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyList>> {
+    fn match_many<'py>(&self, py: Python<'py>, events: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let items: Vec<Bound<'py, PyAny>> = events.try_iter()?.collect::<PyResult<_>>()?;
         let mut buffers: Vec<Cow<'_, [u8]>> = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
@@ -289,9 +242,7 @@ impl PyRuleset {
                 let run = |event: &&[u8]| {
                     SCRATCH.with(|s| {
                         let mut out = Vec::new();
-                        inner
-                            .matches_with(event, &mut s.borrow_mut(), &mut out)
-                            .map(|()| out)
+                        inner.matches_with(event, &mut s.borrow_mut(), &mut out).map(|()| out)
                     })
                 };
                 // Small batches are not worth waking the pool.
@@ -319,24 +270,13 @@ impl PyRuleset {
 
 /// Whether `event_pattern` matches `event` (both JSON text as str/bytes/dict).
 #[pyfunction]
-fn test_event_pattern(
-    py: Python<'_>,
-    event_pattern: &Bound<'_, PyAny>,
-    event: &Bound<'_, PyAny>,
-) -> PyResult<bool> {
+fn test_event_pattern(py: Python<'_>, event_pattern: &Bound<'_, PyAny>, event: &Bound<'_, PyAny>) -> PyResult<bool> {
     let pattern = pattern_bytes(py, event_pattern)?;
     let event = event_bytes(py, event, None)?;
     let mut rules = trailmatch_core::Ruleset::new();
-    guarded(|| {
-        rules
-            .add_bytes("pattern", &pattern)
-            .map(|_| ())
-            .map_err(|e| pattern_error(py, &e))
-    })?;
+    guarded(|| rules.add_bytes("pattern", &pattern).map(|_| ()).map_err(|e| pattern_error(py, &e)))?;
     let mut out = Vec::new();
-    let result = guarded(|| {
-        SCRATCH.with(|s| Ok(rules.matches_with(&event, &mut s.borrow_mut(), &mut out)))
-    })?;
+    let result = guarded(|| SCRATCH.with(|s| Ok(rules.matches_with(&event, &mut s.borrow_mut(), &mut out))))?;
     result.map_err(|e| from_event_error(py, &e, None))?;
     Ok(!out.is_empty())
 }

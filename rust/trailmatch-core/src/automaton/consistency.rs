@@ -65,10 +65,7 @@ fn prune(front: &mut Vec<Option2>) {
     front.sort_unstable_by_key(|(f, s)| (std::cmp::Reverse(count(f)), count(s)));
     let mut kept: Vec<Option2> = Vec::with_capacity(front.len());
     for (f, s) in front.drain(..) {
-        if !kept
-            .iter()
-            .any(|(kf, ks)| is_subset(&f, kf) && is_subset(ks, &s))
-        {
+        if !kept.iter().any(|(kf, ks)| is_subset(&f, kf) && is_subset(ks, &s)) {
             kept.push((f, s));
         }
     }
@@ -109,11 +106,7 @@ fn combine(acc: Acc, absents: &[Absent]) -> (Vec<Option2>, Vec<u32>) {
             *t += x;
         }
         // The array's options: nothing chosen (every leaf survives), or one element's option.
-        let none: Set = total
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c > 0)
-            .fold([0; 4], |s, (k, _)| union(&s, &bit(k)));
+        let none: Set = total.iter().enumerate().filter(|(_, &c)| c > 0).fold([0; 4], |s, (k, _)| union(&s, &bit(k)));
         let mut options = vec![([0u64; 4], none)];
         for (element_front, element_counts) in &elements {
             for &(fields, survivors) in element_front {
@@ -143,22 +136,14 @@ fn combine(acc: Acc, absents: &[Absent]) -> (Vec<Option2>, Vec<u32>) {
 /// True if one hit per field in `0..fields` can be chosen so that no two chosen hits sit in
 /// different elements of the same array, and no leaf of an absent field survives (see the
 /// module docs). `hits` are `(field, context)` pairs; context 0 is outside every array.
-pub(crate) fn solve(
-    ctxs: &[Ctx],
-    hits: &[(usize, u32)],
-    fields: usize,
-    absents: &[Absent],
-) -> bool {
+pub(crate) fn solve(ctxs: &[Ctx], hits: &[(usize, u32)], fields: usize, absents: &[Absent]) -> bool {
     let mut full = [0u64; 4];
     for f in 0..fields {
         full = union(&full, &bit(f));
     }
     let zero = vec![0u32; absents.len()];
     let mut nodes: FxHashMap<u32, Acc> = FxHashMap::default();
-    let new_acc = || Acc {
-        counts: zero.clone(),
-        ..Acc::default()
-    };
+    let new_acc = || Acc { counts: zero.clone(), ..Acc::default() };
     for &(f, ctx) in hits {
         let acc = nodes.entry(ctx).or_insert_with(new_acc);
         acc.own_fields = union(&acc.own_fields, &bit(f));
@@ -199,19 +184,14 @@ pub(crate) fn solve(
     }
     let root = nodes.remove(&0).expect("root was added");
     let (front, _) = combine(root, absents);
-    front
-        .iter()
-        .any(|(f, s)| is_subset(&full, f) && *s == [0u64; 4])
+    front.iter().any(|(f, s)| is_subset(&full, f) && *s == [0u64; 4])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ROOT: Ctx = Ctx {
-        parent: 0,
-        array: u32::MAX,
-    };
+    const ROOT: Ctx = Ctx { parent: 0, array: u32::MAX };
 
     fn consistent(ctxs: &[Ctx], hits: &[(usize, u32)], fields: usize) -> bool {
         solve(ctxs, hits, fields, &[])
@@ -220,38 +200,14 @@ mod tests {
     #[test]
     fn split_across_elements_is_rejected() {
         // e: [{f:John,l:Doe}, {f:Anna,l:Smith}, {f:Peter,l:Jones}]
-        let ctxs = [
-            ROOT,
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-        ];
+        let ctxs = [ROOT, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 0 }];
         assert!(!consistent(&ctxs, &[(0, 2), (1, 3)], 2));
         assert!(consistent(&ctxs, &[(0, 2), (1, 3), (1, 2)], 2));
     }
 
     #[test]
     fn different_arrays_combine_freely() {
-        let ctxs = [
-            ROOT,
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-            Ctx {
-                parent: 0,
-                array: 1,
-            },
-        ];
+        let ctxs = [ROOT, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 1 }];
         assert!(consistent(&ctxs, &[(0, 1), (1, 2)], 2));
         assert!(consistent(&ctxs, &[(0, 0), (1, 2)], 2));
     }
@@ -261,26 +217,11 @@ mod tests {
         // a: [ [ {b:1} ], [ {c:2}, {b:3} ] ] — ctx1 = a[0], ctx2 = a[0][0], ctx3 = a[1], ctx4 = a[1][0], ctx5 = a[1][1]
         let ctxs = [
             ROOT,
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-            Ctx {
-                parent: 1,
-                array: 1,
-            },
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-            Ctx {
-                parent: 3,
-                array: 2,
-            },
-            Ctx {
-                parent: 3,
-                array: 2,
-            },
+            Ctx { parent: 0, array: 0 },
+            Ctx { parent: 1, array: 1 },
+            Ctx { parent: 0, array: 0 },
+            Ctx { parent: 3, array: 2 },
+            Ctx { parent: 3, array: 2 },
         ];
         assert!(!consistent(&ctxs, &[(0, 2), (1, 4)], 2));
         assert!(!consistent(&ctxs, &[(0, 5), (1, 4)], 2));
@@ -290,21 +231,7 @@ mod tests {
     #[test]
     fn three_fields_need_a_common_choice() {
         // x: [ {p,q}, {q,r}, {p,r} ] — no element has all three.
-        let ctxs = [
-            ROOT,
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-        ];
+        let ctxs = [ROOT, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 0 }];
         let hits = [(0, 1), (1, 1), (1, 2), (2, 2), (0, 3), (2, 3)];
         assert!(!consistent(&ctxs, &hits, 3));
         assert!(consistent(&ctxs, &hits[..4], 2));
@@ -316,10 +243,7 @@ mod tests {
         let mut ctxs = vec![ROOT];
         let mut hits = Vec::new();
         for i in 0..n {
-            ctxs.push(Ctx {
-                parent: 0,
-                array: 0,
-            });
+            ctxs.push(Ctx { parent: 0, array: 0 });
             hits.push((i % 2, (i + 1) as u32));
         }
         assert!(!consistent(&ctxs, &hits, 2));
@@ -330,94 +254,31 @@ mod tests {
     #[test]
     fn absent_fields_follow_event_ruler_order() {
         // Pattern {"a": {"b": ["1"], "c": [{"exists": false}]}}: a.b sorts before a.c.
-        let ctxs = [
-            ROOT,
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-        ];
-        let before_c = Absent {
-            before: bit(0),
-            leaves: vec![2],
-        };
+        let ctxs = [ROOT, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 0 }];
+        let before_c = Absent { before: bit(0), leaves: vec![2] };
         // a: [{b:1}, {b:2, c:x}] — b=1 in element 1, c only in element 2: absent there → match.
         assert!(solve(&ctxs, &[(0, 1)], 1, &[before_c]));
         // a: [{b:1, c:x}, {b:2}] — c in the chosen element → present → no match.
-        let c_with_b = Absent {
-            before: bit(0),
-            leaves: vec![1],
-        };
+        let c_with_b = Absent { before: bit(0), leaves: vec![1] };
         assert!(!solve(&ctxs, &[(0, 1)], 1, &[c_with_b]));
         // If the absent field sorts first, nothing constrains it: any leaf counts.
-        let first = Absent {
-            before: [0; 4],
-            leaves: vec![2],
-        };
+        let first = Absent { before: [0; 4], leaves: vec![2] };
         assert!(!solve(&ctxs, &[(0, 1)], 1, &[first]));
     }
 
     #[test]
     fn absent_leaves_in_other_arrays_survive() {
         // x: [{p:1}], y: [{k:1}] — the chosen p does not share y's array, so k survives.
-        let ctxs = [
-            ROOT,
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-            Ctx {
-                parent: 0,
-                array: 1,
-            },
-        ];
-        assert!(!solve(
-            &ctxs,
-            &[(0, 1)],
-            1,
-            &[Absent {
-                before: bit(0),
-                leaves: vec![2]
-            }]
-        ));
+        let ctxs = [ROOT, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 1 }];
+        assert!(!solve(&ctxs, &[(0, 1)], 1, &[Absent { before: bit(0), leaves: vec![2] }]));
     }
 
     #[test]
     fn a_second_choice_can_kill_the_absent_leaf() {
         // a: [{b:1, c:x}, {b:1}] — choosing the second element leaves c absent.
-        let ctxs = [
-            ROOT,
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-            Ctx {
-                parent: 0,
-                array: 0,
-            },
-        ];
-        assert!(solve(
-            &ctxs,
-            &[(0, 1), (0, 2)],
-            1,
-            &[Absent {
-                before: bit(0),
-                leaves: vec![1]
-            }]
-        ));
+        let ctxs = [ROOT, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 0 }];
+        assert!(solve(&ctxs, &[(0, 1), (0, 2)], 1, &[Absent { before: bit(0), leaves: vec![1] }]));
         // A field taken outside any array kills nothing.
-        assert!(!solve(
-            &ctxs,
-            &[(0, 0)],
-            1,
-            &[Absent {
-                before: bit(0),
-                leaves: vec![1]
-            }]
-        ));
+        assert!(!solve(&ctxs, &[(0, 0)], 1, &[Absent { before: bit(0), leaves: vec![1] }]));
     }
 }

@@ -80,15 +80,10 @@ pub(crate) struct ByteTrie<T> {
 
 impl<T: Copy> ByteTrie<T> {
     fn build<'a>(entries: impl Iterator<Item = (&'a [u8], T)>, reversed: bool) -> ByteTrie<T> {
-        let mut t = ByteTrie {
-            edges: vec![Vec::new()],
-            values: vec![Vec::new()],
-        };
+        let mut t = ByteTrie { edges: vec![Vec::new()], values: vec![Vec::new()] };
         for (key, value) in entries {
             let mut node = 0usize;
-            let mut step = |b: u8, t: &mut ByteTrie<T>| match t.edges[node]
-                .binary_search_by_key(&b, |e| e.0)
-            {
+            let mut step = |b: u8, t: &mut ByteTrie<T>| match t.edges[node].binary_search_by_key(&b, |e| e.0) {
                 Ok(i) => node = t.edges[node][i].1 as usize,
                 Err(i) => {
                     let next = t.edges.len();
@@ -124,10 +119,7 @@ impl<T: Copy> ByteTrie<T> {
             let next = if edges.len() <= 8 {
                 edges.iter().find(|e| e.0 == b).map(|e| e.1)
             } else {
-                edges
-                    .binary_search_by_key(&b, |e| e.0)
-                    .ok()
-                    .map(|i| edges[i].1)
+                edges.binary_search_by_key(&b, |e| e.0).ok().map(|i| edges[i].1)
             };
             let Some(next) = next else { return };
             node = next as usize;
@@ -140,10 +132,7 @@ impl<T: Copy> ByteTrie<T> {
 
 impl<T: Copy> Default for ByteTrie<T> {
     fn default() -> Self {
-        ByteTrie {
-            edges: vec![Vec::new()],
-            values: vec![Vec::new()],
-        }
+        ByteTrie { edges: vec![Vec::new()], values: vec![Vec::new()] }
     }
 }
 
@@ -218,9 +207,7 @@ impl GlobIndex {
         let mut middle: FxHashMap<&[u8], Vec<u32>> = FxHashMap::default();
         let mut always = Vec::new();
         for (g, list) in pieces.iter().enumerate() {
-            let best = list
-                .iter()
-                .min_by_key(|key| (shared[*key], std::cmp::Reverse(key.1.len())));
+            let best = list.iter().min_by_key(|key| (shared[*key], std::cmp::Reverse(key.1.len())));
             match best {
                 Some((PieceKind::First, lit)) => prefix.push((*lit, g as u32)),
                 Some((PieceKind::Last, lit)) => suffix.push((*lit, g as u32)),
@@ -247,10 +234,8 @@ impl GlobIndex {
     pub(crate) fn find(&self, value: &[u8], candidates: &mut Vec<u32>, mut f: impl FnMut(Effect)) {
         candidates.clear();
         candidates.extend_from_slice(&self.always);
-        self.by_prefix
-            .walk(value.iter().copied(), |g| candidates.push(g));
-        self.by_suffix
-            .walk(value.iter().rev().copied(), |g| candidates.push(g));
+        self.by_prefix.walk(value.iter().copied(), |g| candidates.push(g));
+        self.by_suffix.walk(value.iter().rev().copied(), |g| candidates.push(g));
         if let Some((ac, owners)) = &self.by_substring {
             for m in ac.find_overlapping_iter(value) {
                 candidates.extend_from_slice(&owners[m.pattern().as_usize()]);
@@ -360,12 +345,7 @@ pub(crate) struct FieldMatcher {
     built: OnceLock<Built>,
 }
 
-fn edit_map<K: std::hash::Hash + Eq>(
-    map: &mut FxHashMap<K, Vec<Effect>>,
-    key: K,
-    effect: Effect,
-    add: bool,
-) {
+fn edit_map<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Vec<Effect>>, key: K, effect: Effect, add: bool) {
     if add {
         map.entry(key).or_default().push(effect);
     } else if let Some(v) = map.get_mut(&key) {
@@ -459,12 +439,7 @@ impl FieldMatcher {
                     Exclusion::Wildcards(values) => {
                         for w in values {
                             if w.is_literal() {
-                                edit_map(
-                                    &mut self.strings,
-                                    w.literal().into_boxed_slice(),
-                                    exc,
-                                    add,
-                                );
+                                edit_map(&mut self.strings, w.literal().into_boxed_slice(), exc, add);
                             } else {
                                 edit_list(&mut self.globs, (w.clone(), exc), add);
                             }
@@ -478,8 +453,7 @@ impl FieldMatcher {
                 }
             }
         }
-        self.wants_numbers =
-            !self.numbers.is_empty() || !self.number_texts.is_empty() || !self.ranges.is_empty();
+        self.wants_numbers = !self.numbers.is_empty() || !self.number_texts.is_empty() || !self.ranges.is_empty();
         self.wants_ips = !self.ips.is_empty();
         self.wants_built = !self.prefixes.is_empty()
             || !self.suffixes.is_empty()
@@ -495,9 +469,7 @@ impl FieldMatcher {
     fn edit_number(&mut self, n: &NumberLiteral, effect: Effect, add: bool) {
         match n {
             NumberLiteral::Value(key) => edit_map(&mut self.numbers, *key, effect, add),
-            NumberLiteral::Text(text) => {
-                edit_map(&mut self.number_texts, text.clone(), effect, add)
-            }
+            NumberLiteral::Text(text) => edit_map(&mut self.number_texts, text.clone(), effect, add),
         }
     }
 
@@ -508,9 +480,7 @@ impl FieldMatcher {
     }
 
     fn build(&self) -> Built {
-        let trie = |v: &[(Box<[u8]>, Effect)], reversed| {
-            ByteTrie::build(v.iter().map(|(k, e)| (&k[..], *e)), reversed)
-        };
+        let trie = |v: &[(Box<[u8]>, Effect)], reversed| ByteTrie::build(v.iter().map(|(k, e)| (&k[..], *e)), reversed);
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
         for (range, p) in &self.ips {
@@ -539,18 +509,11 @@ mod tests {
 
     #[test]
     fn trie_walks_prefixes_and_suffixes() {
-        let entries = [
-            (&b"ab"[..], Effect::satisfy(1)),
-            (b"", Effect::satisfy(2)),
-            (b"abc", Effect::exclude(3)),
-        ];
+        let entries = [(&b"ab"[..], Effect::satisfy(1)), (b"", Effect::satisfy(2)), (b"abc", Effect::exclude(3))];
         let t = ByteTrie::build(entries.iter().copied(), false);
         let mut got = Vec::new();
         t.walk(b"abcd".iter().copied(), |e| got.push(e));
-        assert_eq!(
-            got,
-            vec![Effect::satisfy(2), Effect::satisfy(1), Effect::exclude(3)]
-        );
+        assert_eq!(got, vec![Effect::satisfy(2), Effect::satisfy(1), Effect::exclude(3)]);
         let s = ByteTrie::build([(&b"cd"[..], Effect::satisfy(4))].into_iter(), true);
         let mut got = Vec::new();
         s.walk(b"abcd".iter().rev().copied(), |e| got.push(e));
@@ -579,12 +542,7 @@ mod tests {
         let globs: Vec<(Wildcard, Effect)> = patterns
             .iter()
             .enumerate()
-            .map(|(i, p)| {
-                (
-                    Wildcard::parse(p.as_bytes()).unwrap(),
-                    Effect::satisfy(i as u32),
-                )
-            })
+            .map(|(i, p)| (Wildcard::parse(p.as_bytes()).unwrap(), Effect::satisfy(i as u32)))
             .collect();
         let index = GlobIndex::build(&globs);
         let values = [
@@ -603,11 +561,7 @@ mod tests {
             let mut got = Vec::new();
             index.find(v.as_bytes(), &mut scratch, |e| got.push(e.pred()));
             got.sort_unstable();
-            let want: Vec<u32> = globs
-                .iter()
-                .filter(|(w, _)| w.matches(v.as_bytes()))
-                .map(|(_, e)| e.pred())
-                .collect();
+            let want: Vec<u32> = globs.iter().filter(|(w, _)| w.matches(v.as_bytes())).map(|(_, e)| e.pred()).collect();
             assert_eq!(got, want, "{v}");
         }
     }

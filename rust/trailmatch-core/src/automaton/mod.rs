@@ -42,7 +42,7 @@ use rustc_hash::FxHashMap;
 use crate::error::{EventError, PatternError};
 use crate::ir::{CompiledPattern, Condition, Op};
 use crate::json::fields::{FieldTree, PathId};
-use crate::json::scan::{scan, Leaf, ScanScratch};
+use crate::json::scan::{scan_with, Leaf, ScanScratch, Validation};
 use crate::pattern::{compile_rule, Limits};
 use crate::value::casefold;
 use crate::value::ip::{self, Ip};
@@ -107,6 +107,7 @@ struct RuleEntry {
 #[derive(Debug, Default)]
 pub struct Ruleset {
     limits: Limits,
+    validation: Validation,
     tree: FieldTree,
     fields: Vec<FieldMatcher>,
     preds: Vec<Option<Pred>>,
@@ -134,10 +135,32 @@ impl Ruleset {
 
     /// An empty ruleset with the given limits.
     pub fn with_limits(limits: Limits) -> Self {
-        Ruleset {
-            limits,
-            ..Self::default()
-        }
+        Ruleset { limits, ..Self::default() }
+    }
+
+    /// How much of each event is validated (see [`Validation`]); [`Validation::Full`] by
+    /// default.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use trailmatch_core::{Ruleset, Validation};
+    ///
+    /// let mut rules = Ruleset::new();
+    /// rules.add("r", r#"{"source": ["aws.iam"]}"#).unwrap();
+    /// // Garbage after the last field any rule reads: an error, unless validation is lazy.
+    /// let event = br#"{"source": "aws.iam", "detail": {"x": tru}}"#;
+    /// assert!(rules.matches(event).is_err());
+    /// rules.set_validation(Validation::Lazy);
+    /// assert_eq!(rules.matches(event).unwrap(), vec!["r"]);
+    /// ```
+    pub fn set_validation(&mut self, validation: Validation) {
+        self.validation = validation;
+    }
+
+    /// The validation mode.
+    pub fn validation(&self) -> Validation {
+        self.validation
     }
 
     /// The limits patterns are compiled with.
@@ -177,30 +200,18 @@ impl Ruleset {
         let mut branch_ids = Vec::with_capacity(pattern.branches.len());
         for branch in &pattern.branches {
             let id = self.branches.len() as BranchId;
-            let positive: Vec<_> = branch
-                .fields
-                .iter()
-                .filter(|f| matches!(f.condition, Condition::AnyOf(_)))
-                .collect();
+            let positive: Vec<_> =
+                branch.fields.iter().filter(|f| matches!(f.condition, Condition::AnyOf(_))).collect();
             let mut fields = Vec::with_capacity(positive.len());
             for fc in &positive {
-                let Condition::AnyOf(ops) = &fc.condition else {
-                    unreachable!()
-                };
-                let preds: Vec<PredId> = ops
-                    .iter()
-                    .map(|op| self.intern_pred(&fc.path, op))
-                    .collect();
+                let Condition::AnyOf(ops) = &fc.condition else { unreachable!() };
+                let preds: Vec<PredId> = ops.iter().map(|op| self.intern_pred(&fc.path, op)).collect();
                 fields.push(preds.into_boxed_slice());
             }
             let key = self.choose_key(&fields);
             if let Some(preds) = fields.get(key) {
                 for &p in preds {
-                    self.preds[p as usize]
-                        .as_mut()
-                        .expect("interned")
-                        .triggers
-                        .push(id);
+                    self.preds[p as usize].as_mut().expect("interned").triggers.push(id);
                 }
             }
             let mut absent = Vec::new();
@@ -237,12 +248,8 @@ impl Ruleset {
             branch_ids.push(id);
         }
         self.next_seq += 1;
-        self.rules[rule as usize] = Some(RuleEntry {
-            name: name.into(),
-            seq: self.next_seq,
-            branches: branch_ids,
-            pattern,
-        });
+        self.rules[rule as usize] =
+            Some(RuleEntry { name: name.into(), seq: self.next_seq, branches: branch_ids, pattern });
         self.by_name.insert(name.into(), rule);
         let live = self.branches.len() - self.dead_branches;
         if live >= self.rekey_at {
@@ -255,20 +262,11 @@ impl Ruleset {
     /// How broad an operator is: roughly how often it holds for a leaf it sees.
     fn broadness(op: &Op) -> u64 {
         match op {
-            Op::ExactString(_)
-            | Op::Number(_)
-            | Op::IgnoreCase(crate::value::casefold::Anchor::Whole, _) => 1,
+            Op::ExactString(_) | Op::Number(_) | Op::IgnoreCase(crate::value::casefold::Anchor::Whole, _) => 1,
             Op::Ip(crate::value::ip::IpRange::V4(lo, hi)) if lo == hi => 1,
             Op::Ip(crate::value::ip::IpRange::V6(lo, hi)) if lo == hi => 1,
             Op::Prefix(s) | Op::Suffix(s) | Op::IgnoreCase(_, s) if s.len() >= 4 => 4,
-            Op::Wildcard(w)
-                if matches!(
-                    w.pieces().first(),
-                    Some(crate::value::wildcard::Piece::Literal(_))
-                ) =>
-            {
-                4
-            }
+            Op::Wildcard(w) if matches!(w.pieces().first(), Some(crate::value::wildcard::Piece::Literal(_))) => 4,
             Op::Ip(_) | Op::NumericRange { .. } | Op::Wildcard(_) => 16,
             Op::True | Op::False | Op::Null => 64,
             Op::Prefix(_) | Op::Suffix(_) | Op::IgnoreCase(..) => 64,
@@ -287,9 +285,7 @@ impl Ruleset {
                 })
                 .sum()
         };
-        (0..fields.len())
-            .min_by_key(|&i| score(&fields[i]))
-            .unwrap_or(0)
+        (0..fields.len()).min_by_key(|&i| score(&fields[i])).unwrap_or(0)
     }
 
     /// Chooses every branch's key again (sharing changes as rules are added).
@@ -304,11 +300,7 @@ impl Ruleset {
             let key = self.choose_key(&self.branches[b].fields);
             self.branches[b].key = key;
             for &p in &self.branches[b].fields[key] {
-                self.preds[p as usize]
-                    .as_mut()
-                    .expect("live predicate")
-                    .triggers
-                    .push(b as BranchId);
+                self.preds[p as usize].as_mut().expect("live predicate").triggers.push(b as BranchId);
             }
         }
     }
@@ -316,19 +308,14 @@ impl Ruleset {
     fn intern_path(&mut self, path: &[u8]) -> PathId {
         let id = self.tree.intern(path);
         if self.fields.len() <= id as usize {
-            self.fields
-                .resize_with(id as usize + 1, FieldMatcher::default);
+            self.fields.resize_with(id as usize + 1, FieldMatcher::default);
             self.absent_watch.resize(id as usize + 1, 0);
         }
         id
     }
 
     fn intern_pred(&mut self, path: &[u8], op: &Op) -> PredId {
-        if let Some(&p) = self
-            .tree
-            .id(path)
-            .and_then(|pid| self.pred_ids.get(&(pid, op.clone())))
-        {
+        if let Some(&p) = self.tree.id(path).and_then(|pid| self.pred_ids.get(&(pid, op.clone()))) {
             self.preds[p as usize].as_mut().expect("live").refs += 1;
             return p;
         }
@@ -341,12 +328,7 @@ impl Ruleset {
             }
         };
         self.fields[path_id as usize].insert(p, op);
-        self.preds[p as usize] = Some(Pred {
-            op: op.clone(),
-            path: path_id,
-            refs: 1,
-            triggers: Vec::new(),
-        });
+        self.preds[p as usize] = Some(Pred { op: op.clone(), path: path_id, refs: 1, triggers: Vec::new() });
         self.pred_ids.insert((path_id, op.clone()), p);
         p
     }
@@ -370,9 +352,7 @@ impl Ruleset {
         let Some(rule) = self.by_name.remove(name) else {
             return false;
         };
-        let entry = self.rules[rule as usize]
-            .take()
-            .expect("named rules are live");
+        let entry = self.rules[rule as usize].take().expect("named rules are live");
         for b in entry.branches {
             let fields = std::mem::take(&mut self.branches[b as usize].fields);
             if let Some(key) = fields.get(self.branches[b as usize].key) {
@@ -397,8 +377,7 @@ impl Ruleset {
             self.branches[b as usize].absent = Box::new([]);
             self.dead_branches += 1;
         }
-        self.absent_only
-            .retain(|&b| self.branches[b as usize].alive);
+        self.absent_only.retain(|&b| self.branches[b as usize].alive);
         self.free_rules.push(rule);
         if self.dead_branches > 1024 && self.dead_branches > self.branches.len() / 2 {
             self.compact();
@@ -471,20 +450,12 @@ impl Ruleset {
 
     /// The compiled pattern of the rule called `name`.
     pub fn pattern(&self, name: &str) -> Option<&CompiledPattern> {
-        self.by_name
-            .get(name)
-            .and_then(|&id| self.rules[id as usize].as_ref())
-            .map(|r| &r.pattern)
+        self.by_name.get(name).and_then(|&id| self.rules[id as usize].as_ref()).map(|r| &r.pattern)
     }
 
     /// Names of all rules, in the order they were (last) added.
     pub fn names(&self) -> Vec<&str> {
-        let mut v: Vec<(u64, &str)> = self
-            .rules
-            .iter()
-            .flatten()
-            .map(|r| (r.seq, &*r.name))
-            .collect();
+        let mut v: Vec<(u64, &str)> = self.rules.iter().flatten().map(|r| (r.seq, &*r.name)).collect();
         v.sort_unstable();
         v.into_iter().map(|(_, n)| n).collect()
     }
@@ -522,23 +493,13 @@ impl Ruleset {
     /// }
     /// assert_eq!(out, vec![id]);
     /// ```
-    pub fn matches_with(
-        &self,
-        event: &[u8],
-        scratch: &mut Scratch,
-        out: &mut Vec<RuleId>,
-    ) -> Result<(), EventError> {
+    pub fn matches_with(&self, event: &[u8], scratch: &mut Scratch, out: &mut Vec<RuleId>) -> Result<(), EventError> {
         out.clear();
         let st = &mut scratch.state;
         st.begin(self);
-        let result = scan(
-            event,
-            &self.tree,
-            &mut scratch.scan,
-            &mut |path, leaf, ctx| {
-                self.on_leaf(path, leaf, ctx, st);
-            },
-        );
+        let result = scan_with(event, &self.tree, self.validation, &mut scratch.scan, &mut |path, leaf, ctx| {
+            self.on_leaf(path, leaf, ctx, st);
+        });
         result?;
         let ctxs = &scratch.scan.ctxs;
         let gen = st.gen;
@@ -565,9 +526,7 @@ impl Ruleset {
                 }
                 search = true;
             }
-            if (search || (st.any_array_hits && entry.fields.len() > 1))
-                && !arrays_ok(entry, st, ctxs, search)
-            {
+            if (search || (st.any_array_hits && entry.fields.len() > 1)) && !arrays_ok(entry, st, ctxs, search) {
                 continue;
             }
             st.emit(entry.rule);
@@ -640,19 +599,13 @@ impl Ruleset {
                         built.prefixes.walk(s.iter().copied(), |e| apply(e, st));
                     }
                     if !built.suffixes.is_empty() {
-                        built
-                            .suffixes
-                            .walk(s.iter().rev().copied(), |e| apply(e, st));
+                        built.suffixes.walk(s.iter().rev().copied(), |e| apply(e, st));
                     }
                     if !built.folded_prefixes.is_empty() {
-                        built
-                            .folded_prefixes
-                            .walk(s.iter().map(u8::to_ascii_lowercase), |e| apply(e, st));
+                        built.folded_prefixes.walk(s.iter().map(u8::to_ascii_lowercase), |e| apply(e, st));
                     }
                     if !built.folded_suffixes.is_empty() {
-                        built
-                            .folded_suffixes
-                            .walk(s.iter().rev().map(u8::to_ascii_lowercase), |e| apply(e, st));
+                        built.folded_suffixes.walk(s.iter().rev().map(u8::to_ascii_lowercase), |e| apply(e, st));
                     }
                     if let Some(globs) = &built.globs {
                         let mut candidates = std::mem::take(&mut st.glob_candidates);
@@ -661,30 +614,16 @@ impl Ruleset {
                     }
                     for chunk in &built.casefold {
                         match chunk {
-                            field::CasefoldChunk::Regex {
-                                build_id,
-                                regex,
-                                effects,
-                            } => {
+                            field::CasefoldChunk::Regex { build_id, regex, effects } => {
                                 let mut ids = std::mem::take(&mut st.pattern_ids);
                                 ids.clear();
-                                let scratch =
-                                    st.casefold
-                                        .entry(*build_id)
-                                        .or_insert_with(|| RegexScratch {
-                                            cache: regex.create_cache(),
-                                            hits: regex_automata::PatternSet::new(
-                                                regex.pattern_len(),
-                                            ),
-                                        });
-                                let input = regex_automata::Input::new(s)
-                                    .anchored(regex_automata::Anchored::Yes);
+                                let scratch = st.casefold.entry(*build_id).or_insert_with(|| RegexScratch {
+                                    cache: regex.create_cache(),
+                                    hits: regex_automata::PatternSet::new(regex.pattern_len()),
+                                });
+                                let input = regex_automata::Input::new(s).anchored(regex_automata::Anchored::Yes);
                                 scratch.hits.clear();
-                                regex.which_overlapping_matches_with(
-                                    &mut scratch.cache,
-                                    &input,
-                                    &mut scratch.hits,
-                                );
+                                regex.which_overlapping_matches_with(&mut scratch.cache, &input, &mut scratch.hits);
                                 ids.extend(scratch.hits.iter().map(|p| p.as_usize()));
                                 for &i in &ids {
                                     apply(effects[i], st);
@@ -757,11 +696,7 @@ impl Ruleset {
                 for &p in list.iter().chain(&fm.exists) {
                     self.satisfy(p, ctx, st);
                 }
-                for &p in fm
-                    .anything_but_strings
-                    .iter()
-                    .chain(&fm.anything_but_numbers)
-                {
+                for &p in fm.anything_but_strings.iter().chain(&fm.anything_but_numbers) {
                     self.satisfy(p, ctx, st);
                 }
             }
@@ -790,9 +725,7 @@ impl Ruleset {
         if !first {
             return;
         }
-        let pred = self.preds[p as usize]
-            .as_ref()
-            .expect("filed predicates are live");
+        let pred = self.preds[p as usize].as_ref().expect("filed predicates are live");
         for &b in &pred.triggers {
             let bs = &mut st.branches[b as usize];
             if *bs != gen {
@@ -805,12 +738,7 @@ impl Ruleset {
 
 /// Whether the branch's fields can be taken from consistent array elements (and its
 /// absent paths stay absent there when `search`).
-fn arrays_ok(
-    entry: &BranchEntry,
-    st: &MatchState,
-    ctxs: &[crate::json::scan::Ctx],
-    search: bool,
-) -> bool {
+fn arrays_ok(entry: &BranchEntry, st: &MatchState, ctxs: &[crate::json::scan::Ctx], search: bool) -> bool {
     let gen = st.gen;
     let mut hits: Vec<(usize, u32)> = Vec::new();
     let mut fields = 0;
@@ -844,12 +772,7 @@ fn arrays_ok(
         .filter(|(&p, _)| st.present[p as usize] == gen)
         .map(|(&p, &before)| Absent {
             before,
-            leaves: st
-                .absent_hits
-                .iter()
-                .filter(|(q, _)| *q == p)
-                .map(|(_, c)| *c)
-                .collect(),
+            leaves: st.absent_hits.iter().filter(|(q, _)| *q == p).map(|(_, c)| *c).collect(),
         })
         .collect();
     solve(ctxs, &hits, fields, &absents)

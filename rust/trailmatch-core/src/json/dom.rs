@@ -94,18 +94,10 @@ pub enum SyntaxErrorKind {
     /// `Unexpected end-of-input<what>`; `what` starts with `:` or ` in`.
     UnexpectedEof(&'static str),
     /// End of input inside an array or object that started at byte `start`.
-    Unclosed {
-        container: &'static str,
-        start: usize,
-    },
+    Unclosed { container: &'static str, start: usize },
     /// A closing bracket of the wrong kind; `start` is where the open container began (`None`
     /// at the top level).
-    MismatchedClose {
-        found: char,
-        expected: char,
-        container: &'static str,
-        start: Option<usize>,
-    },
+    MismatchedClose { found: char, expected: char, container: &'static str, start: Option<usize> },
     /// A control character inside a string.
     IllegalControlChar { ch: char, in_name: bool },
     /// `\q` inside a string.
@@ -142,8 +134,7 @@ fn char_desc(ch: char) -> String {
     }
 }
 
-const VALID_VALUES: &str =
-    "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')";
+const VALID_VALUES: &str = "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')";
 const EXPECTED_VALID_VALUE: &str =
     "expected a valid value (JSON String, Number, Array, Object or token 'null', 'true' or 'false')";
 
@@ -163,11 +154,7 @@ pub fn jackson_location(text: &[u8], offset: usize, column_base: usize) -> Strin
             shown.push(c);
         }
     }
-    let truncated = if total > 500 {
-        format!("[truncated {} chars]", total - 500)
-    } else {
-        String::new()
-    };
+    let truncated = if total > 500 { format!("[truncated {} chars]", total - 500) } else { String::new() };
     let before = String::from_utf8_lossy(&text[..offset.min(text.len())]);
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + column_base;
@@ -282,22 +269,11 @@ impl std::error::Error for SyntaxError {}
 /// ```
 pub fn parse(text: &[u8], max_depth: usize) -> Result<Document, SyntaxError> {
     if let Err(e) = simdutf8::compat::from_utf8(text) {
-        return Err(SyntaxError {
-            kind: SyntaxErrorKind::InvalidUtf8,
-            offset: e.valid_up_to(),
-        });
+        return Err(SyntaxError { kind: SyntaxErrorKind::InvalidUtf8, offset: e.valid_up_to() });
     }
-    let mut p = Parser {
-        text,
-        pos: 0,
-        nodes: Vec::new(),
-        max_depth,
-    };
+    let mut p = Parser { text, pos: 0, nodes: Vec::new(), max_depth };
     let root = p.parse_root()?;
-    Ok(Document {
-        nodes: p.nodes,
-        root,
-    })
+    Ok(Document { nodes: p.nodes, root })
 }
 
 struct Parser<'a> {
@@ -309,16 +285,8 @@ struct Parser<'a> {
 
 /// A container being filled while parsing iteratively.
 enum Open {
-    Array {
-        id: NodeId,
-        items: Vec<NodeId>,
-    },
-    Object {
-        id: NodeId,
-        members: Vec<Member>,
-        key: Vec<u8>,
-        key_offset: usize,
-    },
+    Array { id: NodeId, items: Vec<NodeId> },
+    Object { id: NodeId, members: Vec<Member>, key: Vec<u8>, key_offset: usize },
 }
 
 impl Open {
@@ -341,10 +309,7 @@ impl Parser<'_> {
 
     fn char_at(&self, pos: usize) -> char {
         let end = (pos + 4).min(self.text.len());
-        String::from_utf8_lossy(&self.text[pos..end])
-            .chars()
-            .next()
-            .unwrap_or('\u{fffd}')
+        String::from_utf8_lossy(&self.text[pos..end]).chars().next().unwrap_or('\u{fffd}')
     }
 
     fn skip_ws(&mut self) {
@@ -359,11 +324,7 @@ impl Parser<'_> {
 
     fn push(&mut self, value: Value, start: usize) -> NodeId {
         let id = self.nodes.len() as NodeId;
-        self.nodes.push(Node {
-            value,
-            start,
-            end: self.pos,
-        });
+        self.nodes.push(Node { value, start, end: self.pos });
         id
     }
 
@@ -371,18 +332,11 @@ impl Parser<'_> {
     fn unclosed<T>(&self, stack: &[Open]) -> Result<T, SyntaxError> {
         match stack.last() {
             Some(open) => {
-                let container = if matches!(open, Open::Array { .. }) {
-                    "Array"
-                } else {
-                    "Object"
-                };
+                let container = if matches!(open, Open::Array { .. }) { "Array" } else { "Object" };
                 let start = self.nodes[open.id() as usize].start;
                 self.err(SyntaxErrorKind::Unclosed { container, start }, self.pos)
             }
-            None => self.err(
-                SyntaxErrorKind::UnexpectedEof(": no content to map due to end-of-input"),
-                self.pos,
-            ),
+            None => self.err(SyntaxErrorKind::UnexpectedEof(": no content to map due to end-of-input"), self.pos),
         }
     }
 
@@ -411,10 +365,7 @@ impl Parser<'_> {
                             self.nodes[id as usize].end = self.pos;
                             pending = id;
                         } else {
-                            stack.push(Open::Array {
-                                id,
-                                items: Vec::new(),
-                            });
+                            stack.push(Open::Array { id, items: Vec::new() });
                             continue 'value;
                         }
                     } else if self.text.get(self.pos) == Some(&b'}') {
@@ -423,19 +374,9 @@ impl Parser<'_> {
                         self.nodes[id as usize].end = self.pos;
                         pending = id;
                     } else {
-                        stack.push(Open::Object {
-                            id,
-                            members: Vec::new(),
-                            key: Vec::new(),
-                            key_offset: 0,
-                        });
+                        stack.push(Open::Object { id, members: Vec::new(), key: Vec::new(), key_offset: 0 });
                         let (key, key_offset) = self.parse_key(&stack)?;
-                        if let Some(Open::Object {
-                            key: k,
-                            key_offset: o,
-                            ..
-                        }) = stack.last_mut()
-                        {
+                        if let Some(Open::Object { key: k, key_offset: o, .. }) = stack.last_mut() {
                             *k = key;
                             *o = key_offset;
                         }
@@ -452,71 +393,32 @@ impl Parser<'_> {
                 }
                 b'}' if stack.is_empty() => {
                     return self.err(
-                        SyntaxErrorKind::MismatchedClose {
-                            found: '}',
-                            expected: ']',
-                            container: "root",
-                            start: None,
-                        },
+                        SyntaxErrorKind::MismatchedClose { found: '}', expected: ']', container: "root", start: None },
                         start,
                     )
                 }
                 b']' if stack.is_empty() => {
                     return self.err(
-                        SyntaxErrorKind::MismatchedClose {
-                            found: ']',
-                            expected: '}',
-                            container: "root",
-                            start: None,
-                        },
+                        SyntaxErrorKind::MismatchedClose { found: ']', expected: '}', container: "root", start: None },
                         start,
                     )
                 }
                 b'}' => {
-                    return self.err(
-                        SyntaxErrorKind::UnexpectedChar {
-                            ch: '}',
-                            expected: "expected a value",
-                        },
-                        start,
-                    )
+                    return self.err(SyntaxErrorKind::UnexpectedChar { ch: '}', expected: "expected a value" }, start)
                 }
-                b'/' => {
-                    return self.err(
-                        SyntaxErrorKind::UnexpectedChar {
-                            ch: '/',
-                            expected: COMMENT,
-                        },
-                        start,
-                    )
-                }
-                b'+' => {
-                    return self.err(
-                        SyntaxErrorKind::NumberChar {
-                            ch: '+',
-                            what: PLUS,
-                        },
-                        start,
-                    )
-                }
+                b'/' => return self.err(SyntaxErrorKind::UnexpectedChar { ch: '/', expected: COMMENT }, start),
+                b'+' => return self.err(SyntaxErrorKind::NumberChar { ch: '+', what: PLUS }, start),
                 _ if b.is_ascii_alphabetic() || b >= 0x80 => {
                     let word = self.word();
                     let value = match word.as_str() {
                         "true" => Value::Bool(true),
                         "false" => Value::Bool(false),
                         "null" => Value::Null,
-                        "NaN" | "Infinity" => {
-                            return self.err(SyntaxErrorKind::NonStandardNumber(word), start)
-                        }
+                        "NaN" | "Infinity" => return self.err(SyntaxErrorKind::NonStandardNumber(word), start),
                         _ if word.is_empty() => {
                             let ch = self.char_at(start);
-                            return self.err(
-                                SyntaxErrorKind::UnexpectedChar {
-                                    ch,
-                                    expected: EXPECTED_VALID_VALUE,
-                                },
-                                start,
-                            );
+                            return self
+                                .err(SyntaxErrorKind::UnexpectedChar { ch, expected: EXPECTED_VALID_VALUE }, start);
                         }
                         _ => return self.err(SyntaxErrorKind::UnrecognizedToken(word), start),
                     };
@@ -524,13 +426,7 @@ impl Parser<'_> {
                 }
                 _ => {
                     let ch = self.char_at(start);
-                    return self.err(
-                        SyntaxErrorKind::UnexpectedChar {
-                            ch,
-                            expected: EXPECTED_VALID_VALUE,
-                        },
-                        start,
-                    );
+                    return self.err(SyntaxErrorKind::UnexpectedChar { ch, expected: EXPECTED_VALID_VALUE }, start);
                 }
             }
             // Attach `pending` to enclosing containers, closing those that end here.
@@ -541,10 +437,7 @@ impl Parser<'_> {
                 let Some(top) = stack.last_mut() else {
                     if let Some(b) = next {
                         let kind = if b == b'/' {
-                            SyntaxErrorKind::UnexpectedChar {
-                                ch: '/',
-                                expected: COMMENT,
-                            }
+                            SyntaxErrorKind::UnexpectedChar { ch: '/', expected: COMMENT }
                         } else {
                             SyntaxErrorKind::TrailingContent(self.char_at(at))
                         };
@@ -555,34 +448,18 @@ impl Parser<'_> {
                 let is_array = matches!(top, Open::Array { .. });
                 match top {
                     Open::Array { items, .. } => items.push(pending),
-                    Open::Object {
-                        members,
-                        key,
-                        key_offset,
-                        ..
-                    } => {
-                        members.push(Member {
-                            key: std::mem::take(key),
-                            key_offset: *key_offset,
-                            value: pending,
-                        });
+                    Open::Object { members, key, key_offset, .. } => {
+                        members.push(Member { key: std::mem::take(key), key_offset: *key_offset, value: pending });
                     }
                 }
                 let top_start = self.nodes[top.id() as usize].start;
-                let (close, container, other) = if is_array {
-                    (b']', "Array", b'}')
-                } else {
-                    (b'}', "Object", b']')
-                };
+                let (close, container, other) = if is_array { (b']', "Array", b'}') } else { (b'}', "Object", b']') };
                 match next {
                     Some(b',') => {
                         self.pos += 1;
                         if !is_array {
                             let (k, off) = self.parse_key(&stack)?;
-                            if let Some(Open::Object {
-                                key, key_offset, ..
-                            }) = stack.last_mut()
-                            {
+                            if let Some(Open::Object { key, key_offset, .. }) = stack.last_mut() {
                                 *key = k;
                                 *key_offset = off;
                             }
@@ -601,15 +478,7 @@ impl Parser<'_> {
                             at,
                         )
                     }
-                    Some(b'/') => {
-                        return self.err(
-                            SyntaxErrorKind::UnexpectedChar {
-                                ch: '/',
-                                expected: COMMENT,
-                            },
-                            at,
-                        )
-                    }
+                    Some(b'/') => return self.err(SyntaxErrorKind::UnexpectedChar { ch: '/', expected: COMMENT }, at),
                     Some(_) => {
                         let ch = self.char_at(at);
                         let expected = if is_array {
@@ -641,22 +510,11 @@ impl Parser<'_> {
         let offset = self.pos;
         match self.text.get(self.pos) {
             Some(b'"') => {}
-            Some(b'/') => {
-                return self.err(
-                    SyntaxErrorKind::UnexpectedChar {
-                        ch: '/',
-                        expected: COMMENT,
-                    },
-                    offset,
-                )
-            }
+            Some(b'/') => return self.err(SyntaxErrorKind::UnexpectedChar { ch: '/', expected: COMMENT }, offset),
             Some(_) => {
                 let ch = self.char_at(self.pos);
                 return self.err(
-                    SyntaxErrorKind::UnexpectedChar {
-                        ch,
-                        expected: "was expecting double-quote to start field name",
-                    },
+                    SyntaxErrorKind::UnexpectedChar { ch, expected: "was expecting double-quote to start field name" },
                     offset,
                 );
             }
@@ -679,10 +537,7 @@ impl Parser<'_> {
                     self.pos,
                 )
             }
-            None => self.err(
-                SyntaxErrorKind::UnexpectedEof(" within/between Object entries"),
-                self.pos,
-            ),
+            None => self.err(SyntaxErrorKind::UnexpectedEof(" within/between Object entries"), self.pos),
         }
     }
 
@@ -724,8 +579,7 @@ impl Parser<'_> {
 
     fn parse_number(&mut self) -> Result<String, SyntaxError> {
         let start = self.pos;
-        let end =
-            scan_number(self.text, start).map_err(|(kind, offset)| SyntaxError { kind, offset })?;
+        let end = scan_number(self.text, start).map_err(|(kind, offset)| SyntaxError { kind, offset })?;
         self.pos = end;
         Ok(String::from_utf8_lossy(&self.text[start..end]).into_owned())
     }
@@ -733,27 +587,18 @@ impl Parser<'_> {
 
 /// Decodes a JSON string body starting just after the opening quote into `out` (UTF-8);
 /// returns the offset just past the closing quote.
-pub(crate) fn decode_string_body(
-    text: &[u8],
-    mut pos: usize,
-    out: &mut Vec<u8>,
-) -> Result<usize, SyntaxError> {
+pub(crate) fn decode_string_body(text: &[u8], mut pos: usize, out: &mut Vec<u8>) -> Result<usize, SyntaxError> {
     loop {
         let Some(rel) = memchr::memchr2(b'"', b'\\', &text[pos..]) else {
             return Err(SyntaxError {
-                kind: SyntaxErrorKind::UnexpectedEof(
-                    ": was expecting closing quote for a string value",
-                ),
+                kind: SyntaxErrorKind::UnexpectedEof(": was expecting closing quote for a string value"),
                 offset: text.len(),
             });
         };
         let chunk = &text[pos..pos + rel];
         if let Some(c) = chunk.iter().position(|&b| b < 0x20) {
             return Err(SyntaxError {
-                kind: SyntaxErrorKind::IllegalControlChar {
-                    ch: chunk[c] as char,
-                    in_name: false,
-                },
+                kind: SyntaxErrorKind::IllegalControlChar { ch: chunk[c] as char, in_name: false },
                 offset: pos + c,
             });
         }
@@ -765,9 +610,7 @@ pub(crate) fn decode_string_body(
         // Backslash escape.
         let Some(&e) = text.get(pos + 1) else {
             return Err(SyntaxError {
-                kind: SyntaxErrorKind::UnexpectedEof(
-                    ": was expecting closing quote for a string value",
-                ),
+                kind: SyntaxErrorKind::UnexpectedEof(": was expecting closing quote for a string value"),
                 offset: text.len(),
             });
         };
@@ -788,22 +631,13 @@ pub(crate) fn decode_string_body(
             continue;
         }
         if e != b'u' {
-            let ch = std::str::from_utf8(&text[pos + 1..])
-                .ok()
-                .and_then(|s| s.chars().next())
-                .unwrap_or(e as char);
-            return Err(SyntaxError {
-                kind: SyntaxErrorKind::BadEscape(ch),
-                offset: pos,
-            });
+            let ch = std::str::from_utf8(&text[pos + 1..]).ok().and_then(|s| s.chars().next()).unwrap_or(e as char);
+            return Err(SyntaxError { kind: SyntaxErrorKind::BadEscape(ch), offset: pos });
         }
         let unit = read_hex4(text, pos + 2)?;
         pos += 6;
         let mut code = u32::from(unit);
-        if (0xD800..0xDC00).contains(&unit)
-            && text.get(pos) == Some(&b'\\')
-            && text.get(pos + 1) == Some(&b'u')
-        {
+        if (0xD800..0xDC00).contains(&unit) && text.get(pos) == Some(&b'\\') && text.get(pos + 1) == Some(&b'u') {
             // A high surrogate followed by an escape: combine if it is a low surrogate.
             let low = read_hex4(text, pos + 2)?;
             if (0xDC00..0xE000).contains(&low) {
@@ -827,9 +661,7 @@ fn read_hex4(text: &[u8], at: usize) -> Result<u16, SyntaxError> {
     for i in 0..4 {
         let Some(&b) = text.get(at + i) else {
             return Err(SyntaxError {
-                kind: SyntaxErrorKind::UnexpectedEof(
-                    ": was expecting closing quote for a string value",
-                ),
+                kind: SyntaxErrorKind::UnexpectedEof(": was expecting closing quote for a string value"),
                 offset: text.len(),
             });
         };
@@ -838,14 +670,8 @@ fn read_hex4(text: &[u8], at: usize) -> Result<u16, SyntaxError> {
             b'a'..=b'f' => b - b'a' + 10,
             b'A'..=b'F' => b - b'A' + 10,
             _ => {
-                let ch = std::str::from_utf8(&text[at + i..])
-                    .ok()
-                    .and_then(|s| s.chars().next())
-                    .unwrap_or(b as char);
-                return Err(SyntaxError {
-                    kind: SyntaxErrorKind::BadUnicodeEscape(ch),
-                    offset: at + i,
-                });
+                let ch = std::str::from_utf8(&text[at + i..]).ok().and_then(|s| s.chars().next()).unwrap_or(b as char);
+                return Err(SyntaxError { kind: SyntaxErrorKind::BadUnicodeEscape(ch), offset: at + i });
             }
         };
         v = (v << 4) | u16::from(d);
@@ -860,10 +686,7 @@ pub(crate) fn scan_number(text: &[u8], start: usize) -> Result<usize, (SyntaxErr
             None => (SyntaxErrorKind::UnexpectedEof(" in a Number value"), i),
             Some(&b) => {
                 let end = (i + 4).min(text.len());
-                let ch = String::from_utf8_lossy(&text[i..end])
-                    .chars()
-                    .next()
-                    .unwrap_or(b as char);
+                let ch = String::from_utf8_lossy(&text[i..end]).chars().next().unwrap_or(b as char);
                 (SyntaxErrorKind::NumberChar { ch, what }, i)
             }
         }
@@ -874,26 +697,15 @@ pub(crate) fn scan_number(text: &[u8], start: usize) -> Result<usize, (SyntaxErr
         match text.get(i) {
             Some(b'0'..=b'9') => {}
             Some(b'I') if text[i..].starts_with(b"Infinity") => {
-                return Err((
-                    SyntaxErrorKind::NonStandardNumber("-Infinity".into()),
-                    start,
-                ))
+                return Err((SyntaxErrorKind::NonStandardNumber("-Infinity".into()), start))
             }
-            _ => {
-                return Err(bad(
-                    i,
-                    "expected digit (0-9) to follow minus sign, for valid numeric value",
-                ))
-            }
+            _ => return Err(bad(i, "expected digit (0-9) to follow minus sign, for valid numeric value")),
         }
     }
     if text.get(i) == Some(&b'0') {
         i += 1;
         if matches!(text.get(i), Some(b'0'..=b'9')) {
-            return Err((
-                SyntaxErrorKind::BadNumber("Leading zeroes not allowed"),
-                start,
-            ));
+            return Err((SyntaxErrorKind::BadNumber("Leading zeroes not allowed"), start));
         }
     } else {
         while matches!(text.get(i), Some(b'0'..=b'9')) {
@@ -937,14 +749,10 @@ mod tests {
     #[test]
     fn parses_nested_values_with_positions() {
         let doc = parse(br#" {"a": [true, null, -1.5e3, "x\ny"], "b": {}} "#, 10).unwrap();
-        let Value::Object(m) = &doc.root().value else {
-            panic!()
-        };
+        let Value::Object(m) = &doc.root().value else { panic!() };
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].key_offset, 2);
-        let Value::Array(items) = &doc.node(m[0].value).value else {
-            panic!()
-        };
+        let Value::Array(items) = &doc.node(m[0].value).value else { panic!() };
         assert_eq!(doc.node(items[0]).value, Value::Bool(true));
         assert_eq!(doc.node(items[1]).value, Value::Null);
         assert_eq!(doc.node(items[2]).value, Value::Number("-1.5e3".into()));
@@ -956,9 +764,7 @@ mod tests {
     #[test]
     fn surrogate_pairs_combine_and_lone_surrogates_become_question_marks() {
         let doc = parse(br#""\ud83d\ude00 \ud800 \udc00\ud800 \u00e9""#, 4).unwrap();
-        let Value::String(s) = &doc.root().value else {
-            panic!()
-        };
+        let Value::String(s) = &doc.root().value else { panic!() };
         assert_eq!(String::from_utf8(s.clone()).unwrap(), "😀 ? ?? é");
     }
 
@@ -972,7 +778,10 @@ mod tests {
             err("{'a': 1}"),
             "Unexpected character (''' (code 39)): was expecting double-quote to start field name"
         );
-        assert_eq!(err(r#"{"a" 1}"#), "Unexpected character ('1' (code 49)): was expecting a colon to separate field name and value");
+        assert_eq!(
+            err(r#"{"a" 1}"#),
+            "Unexpected character ('1' (code 49)): was expecting a colon to separate field name and value"
+        );
         assert_eq!(
             err(r#"{"a": 1 "b": 2}"#),
             "Unexpected character ('\"' (code 34)): was expecting comma to separate Object entries"
@@ -981,34 +790,27 @@ mod tests {
             err(r"[1 2]"),
             "Unexpected character ('2' (code 50)): was expecting comma to separate Array entries"
         );
-        assert_eq!(
-            err(r"[01]"),
-            "Invalid numeric value: Leading zeroes not allowed"
-        );
-        assert_eq!(
-            err(r#""a\qb""#),
-            "Unrecognized character escape 'q' (code 113)"
-        );
+        assert_eq!(err(r"[01]"), "Invalid numeric value: Leading zeroes not allowed");
+        assert_eq!(err(r#""a\qb""#), "Unrecognized character escape 'q' (code 113)");
         assert!(err("\"a\nb\"").starts_with("Illegal unquoted character ((CTRL-CHAR, code 10))"));
         assert!(err("{\"a\nb\": 1}").ends_with("to be included in name"));
         assert_eq!(err(r"[1,]"), "Unexpected character (']' (code 93)): expected a valid value (JSON String, Number, Array, Object or token 'null', 'true' or 'false')");
-        assert_eq!(
-            err(r#"{"a":}"#),
-            "Unexpected character ('}' (code 125)): expected a value"
-        );
+        assert_eq!(err(r#"{"a":}"#), "Unexpected character ('}' (code 125)): expected a value");
         assert_eq!(err(r"[+1]"), "Unexpected character ('+' (code 43)) in numeric value: JSON spec does not allow numbers to have plus signs: enable `JsonReadFeature.ALLOW_LEADING_PLUS_SIGN_FOR_NUMBERS` to allow");
-        assert_eq!(err(r"[1.]"), "Unexpected character (']' (code 93)) in numeric value: Decimal point not followed by a digit");
-        assert_eq!(err(r"[1e]"), "Unexpected character (']' (code 93)) in numeric value: Exponent indicator not followed by a digit");
+        assert_eq!(
+            err(r"[1.]"),
+            "Unexpected character (']' (code 93)) in numeric value: Decimal point not followed by a digit"
+        );
+        assert_eq!(
+            err(r"[1e]"),
+            "Unexpected character (']' (code 93)) in numeric value: Exponent indicator not followed by a digit"
+        );
         assert_eq!(
             err(r"[NaN]"),
             "Non-standard token 'NaN': enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow"
         );
-        assert_eq!(
-            err(r#"{"a":["x]}"#),
-            "Unexpected end-of-input: was expecting closing quote for a string value"
-        );
-        assert!(err(r"[/* c */]")
-            .starts_with("Unexpected character ('/' (code 47)): maybe a (non-standard) comment?"));
+        assert_eq!(err(r#"{"a":["x]}"#), "Unexpected end-of-input: was expecting closing quote for a string value");
+        assert!(err(r"[/* c */]").starts_with("Unexpected character ('/' (code 47)): maybe a (non-standard) comment?"));
     }
 
     #[test]
@@ -1027,19 +829,13 @@ mod tests {
         );
         let long = format!("{{\"a\":[\"{}\"]", "x".repeat(600));
         let e = parse(long.as_bytes(), 10).unwrap_err();
-        assert!(e
-            .kind
-            .jackson_message(long.as_bytes())
-            .contains("[truncated 109 chars]; line: 1, column: 1]"));
+        assert!(e.kind.jackson_message(long.as_bytes()).contains("[truncated 109 chars]; line: 1, column: 1]"));
     }
 
     #[test]
     fn deep_nesting_is_bounded_and_linear() {
         let deep = "[".repeat(100_000) + &"]".repeat(100_000);
-        assert!(matches!(
-            parse(deep.as_bytes(), 1000).unwrap_err().kind,
-            SyntaxErrorKind::TooDeep(1000)
-        ));
+        assert!(matches!(parse(deep.as_bytes(), 1000).unwrap_err().kind, SyntaxErrorKind::TooDeep(1000)));
         let doc = parse(deep.as_bytes(), 200_000).unwrap();
         assert_eq!(doc.nodes.len(), 100_000);
     }
@@ -1047,9 +843,6 @@ mod tests {
     #[test]
     fn rejects_invalid_utf8_and_trailing_content() {
         assert_eq!(parse(b"\"\xff\"", 4).unwrap_err().offset, 1);
-        assert!(matches!(
-            parse(b"{} x", 4).unwrap_err().kind,
-            SyntaxErrorKind::TrailingContent('x')
-        ));
+        assert!(matches!(parse(b"{} x", 4).unwrap_err().kind, SyntaxErrorKind::TrailingContent('x')));
     }
 }

@@ -73,7 +73,7 @@ impl Children {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Node {
     children: Children,
     /// The path that ends here, if some rule references it as a leaf.
@@ -82,7 +82,31 @@ struct Node {
     segment: Box<[u8]>,
     /// Number of referenced paths at or below this node.
     refs: u32,
+    /// This node's bit among its parent's children, for early exit ([`NO_SLOT`] if none).
+    slot: u8,
+    /// Bits of the children that have one.
+    child_slots: u64,
+    /// Children without a slot (more than 64): the node can never be known complete.
+    unslotted: u32,
 }
+
+impl Default for Node {
+    fn default() -> Self {
+        Node {
+            children: Children::None,
+            path: None,
+            parent: 0,
+            segment: Box::default(),
+            refs: 0,
+            slot: NO_SLOT,
+            child_slots: 0,
+            unslotted: 0,
+        }
+    }
+}
+
+/// A node without a bit in its parent's mask.
+pub const NO_SLOT: u8 = u8::MAX;
 
 /// The referenced paths, interned.
 ///
@@ -164,11 +188,14 @@ impl FieldTree {
     }
 
     fn new_node(&mut self, parent: FieldNode, segment: &[u8]) -> FieldNode {
-        let node = Node {
-            parent,
-            segment: segment.into(),
-            ..Node::default()
-        };
+        let free = !self.nodes[parent as usize].child_slots;
+        let slot = if free == 0 { NO_SLOT } else { free.trailing_zeros() as u8 };
+        if slot == NO_SLOT {
+            self.nodes[parent as usize].unslotted += 1;
+        } else {
+            self.nodes[parent as usize].child_slots |= 1 << slot;
+        }
+        let node = Node { parent, segment: segment.into(), slot, ..Node::default() };
         match self.free_nodes.pop() {
             Some(n) => {
                 self.nodes[n as usize] = node;
@@ -196,10 +223,7 @@ impl FieldTree {
         // Walk down to the end node, then prune unreferenced nodes upwards.
         let mut node = Self::ROOT;
         for segment in path.split(|&b| b == b'.') {
-            node = self.nodes[node as usize]
-                .children
-                .get(segment)
-                .expect("interned path has nodes");
+            node = self.nodes[node as usize].children.get(segment).expect("interned path has nodes");
         }
         self.nodes[node as usize].path = None;
         loop {
@@ -212,7 +236,14 @@ impl FieldTree {
             if n.refs == 0 {
                 debug_assert!(n.children.is_empty());
                 let segment = std::mem::take(&mut n.segment);
-                self.nodes[parent as usize].children.remove(&segment);
+                let slot = n.slot;
+                let p = &mut self.nodes[parent as usize];
+                p.children.remove(&segment);
+                if slot == NO_SLOT {
+                    p.unslotted -= 1;
+                } else {
+                    p.child_slots &= !(1 << slot);
+                }
                 self.free_nodes.push(node);
             }
             node = parent;
@@ -267,6 +298,20 @@ impl FieldTree {
         !self.nodes[node as usize].children.is_empty()
     }
 
+    /// The bit of `node` among its parent's children ([`NO_SLOT`] if it has none).
+    #[inline]
+    pub fn slot(&self, node: FieldNode) -> u8 {
+        self.nodes[node as usize].slot
+    }
+
+    /// The bits of all children of `node`, or `None` if some child has no bit (then the
+    /// scanner can never know it has seen them all).
+    #[inline]
+    pub fn child_mask(&self, node: FieldNode) -> Option<u64> {
+        let n = &self.nodes[node as usize];
+        (n.unslotted == 0).then_some(n.child_slots)
+    }
+
     /// True if no path is referenced.
     pub fn is_empty(&self) -> bool {
         self.paths.is_empty()
@@ -308,15 +353,29 @@ mod tests {
     }
 
     #[test]
+    fn children_get_distinct_slots_that_are_reused() {
+        let mut t = FieldTree::new();
+        t.intern(b"a");
+        t.intern(b"b");
+        let (a, b) = (t.child(FieldTree::ROOT, b"a").unwrap(), t.child(FieldTree::ROOT, b"b").unwrap());
+        assert_ne!(t.slot(a), t.slot(b));
+        assert_eq!(t.child_mask(FieldTree::ROOT), Some((1 << t.slot(a)) | (1 << t.slot(b))));
+        let freed = t.slot(a);
+        t.release(b"a");
+        t.intern(b"c");
+        assert_eq!(t.slot(t.child(FieldTree::ROOT, b"c").unwrap()), freed);
+        for i in 0..70 {
+            t.intern(format!("k{i}").as_bytes());
+        }
+        assert_eq!(t.child_mask(FieldTree::ROOT), None);
+    }
+
+    #[test]
     fn many_children_switch_to_hashing() {
         let mut t = FieldTree::new();
-        let ids: Vec<PathId> = (0..50)
-            .map(|i| t.intern(format!("k{i}").as_bytes()))
-            .collect();
+        let ids: Vec<PathId> = (0..50).map(|i| t.intern(format!("k{i}").as_bytes())).collect();
         for (i, id) in ids.iter().enumerate() {
-            let n = t
-                .child(FieldTree::ROOT, format!("k{i}").as_bytes())
-                .unwrap();
+            let n = t.child(FieldTree::ROOT, format!("k{i}").as_bytes()).unwrap();
             assert_eq!(t.path_at(n), Some(*id));
         }
     }

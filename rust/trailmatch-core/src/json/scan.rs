@@ -11,7 +11,7 @@
 //! costs heap memory linear in the depth and never native stack.
 
 use super::dom::{decode_string_body, scan_number};
-use super::fields::{FieldNode, FieldTree, PathId};
+use super::fields::{FieldNode, FieldTree, PathId, NO_SLOT};
 use crate::error::EventError;
 
 /// A leaf value handed to the sink. Strings are decoded (WTF-8); numbers are literal text.
@@ -36,11 +36,31 @@ pub struct Ctx {
     pub array: u32,
 }
 
+/// How much of an event is checked against the JSON grammar.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Validation {
+    /// Every byte: the whole event must be UTF-8 and valid JSON (the default).
+    #[default]
+    Full,
+    /// What is read: referenced keys and values are validated, unreferenced values are skipped
+    /// by their brackets and quotes only, and the scan stops as soon as no referenced field
+    /// can follow (every referenced key of every open object seen, outside arrays). Faster on
+    /// large events; a malformed part that no rule reads may go unreported.
+    Lazy,
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Frame {
+    /// `seen`: slots of the node's children met so far; `full`: all of them, or 0 if the node
+    /// can never be known complete. A frame is *open* until `seen == full != 0` or it closes.
+    /// `slot_in_parent`: the bit to set in the enclosing object when this one closes (a node
+    /// with referenced children is only complete once an object value for it was read).
     Object {
         node: FieldNode,
         ctx: u32,
+        seen: u64,
+        full: u64,
+        slot_in_parent: u8,
     },
     Array {
         node: FieldNode,
@@ -89,10 +109,7 @@ fn describe(text: &[u8], pos: usize) -> String {
         Some(&b) if b < 0x80 => format!("byte 0x{b:02x}"),
         Some(_) => {
             let end = (pos + 4).min(text.len());
-            let ch = String::from_utf8_lossy(&text[pos..end])
-                .chars()
-                .next()
-                .unwrap_or('\u{fffd}');
+            let ch = String::from_utf8_lossy(&text[pos..end]).chars().next().unwrap_or('\u{fffd}');
             format!("'{ch}'")
         }
     }
@@ -102,10 +119,7 @@ fn unexpected(text: &[u8], pos: usize, expected: &str) -> EventError {
     if pos >= text.len() {
         EventError::new(format!("unexpected end of input, {expected}"), pos)
     } else {
-        EventError::new(
-            format!("unexpected {}, {expected}", describe(text, pos)),
-            pos,
-        )
+        EventError::new(format!("unexpected {}, {expected}", describe(text, pos)), pos)
     }
 }
 
@@ -167,10 +181,7 @@ fn string_end(text: &[u8], mut pos: usize) -> Result<(usize, bool), EventError> 
                 }
             }
             b if b < 0x20 => {
-                return Err(EventError::new(
-                    format!("control character 0x{b:02x} in string (it must be escaped)"),
-                    pos,
-                ))
+                return Err(EventError::new(format!("control character 0x{b:02x} in string (it must be escaped)"), pos))
             }
             _ => pos += 1,
         }
@@ -186,8 +197,7 @@ fn literal(text: &[u8], pos: usize, word: &[u8]) -> Result<usize, EventError> {
 }
 
 fn number(text: &[u8], pos: usize) -> Result<usize, EventError> {
-    scan_number(text, pos)
-        .map_err(|(kind, at)| EventError::new(format!("invalid number ({kind})"), at))
+    scan_number(text, pos).map_err(|(kind, at)| EventError::new(format!("invalid number ({kind})"), at))
 }
 
 /// Skips one complete value starting at `pos` (after whitespace), validating it; returns the
@@ -262,11 +272,7 @@ fn skip_value(text: &[u8], mut pos: usize, stack: &mut Vec<u8>) -> Result<usize,
                     pos += 1;
                 }
                 _ => {
-                    let expected = if close == b'}' {
-                        "expected ',' or '}'"
-                    } else {
-                        "expected ',' or ']'"
-                    };
+                    let expected = if close == b'}' { "expected ',' or '}'" } else { "expected ',' or ']'" };
                     return Err(unexpected(text, pos, expected));
                 }
             }
@@ -285,6 +291,112 @@ fn skip_key(text: &[u8], pos: usize) -> Result<usize, EventError> {
         return Err(unexpected(text, colon, "expected ':' after the key"));
     }
     Ok(colon + 1)
+}
+
+/// UTF-8 validity of a short slice (keys, values): ASCII is checked word by word first.
+#[inline]
+fn utf8(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || simdutf8::basic::from_utf8(bytes).is_ok()
+}
+
+/// Index of the first `"`, `[`, `]`, `{` or `}` in the word, if any.
+#[inline]
+fn structural_in_word(w: u64) -> Option<usize> {
+    let has = |byte: u8| {
+        let x = w ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x
+    };
+    // `[`/`{` and `]`/`}` differ only in bit 5: clear it to test both with one comparison.
+    let folded = w & !(ONES * 0x20);
+    let open_close = |byte: u8| {
+        let x = folded ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x
+    };
+    let mask = (has(b'"') | open_close(b'[') | open_close(b']')) & HIGHS;
+    (mask != 0).then(|| (mask.trailing_zeros() / 8) as usize)
+}
+
+/// Skips one value by structure only (brackets and strings), for [`Validation::Lazy`].
+fn skip_value_lazy(text: &[u8], mut pos: usize) -> Result<usize, EventError> {
+    let start = pos;
+    match text.get(pos) {
+        None => return Err(unexpected(text, pos, "expected a value")),
+        Some(b'"') => return Ok(string_end(text, pos + 1)?.0 + 1),
+        Some(b'{' | b'[') => {}
+        Some(_) => {
+            // A scalar: up to the next delimiter.
+            while let Some(&b) = text.get(pos) {
+                if matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                    break;
+                }
+                pos += 1;
+            }
+            return Ok(pos);
+        }
+    }
+    let mut depth = 0usize;
+    loop {
+        while pos + 8 <= text.len() {
+            let w = u64::from_le_bytes(text[pos..pos + 8].try_into().expect("8 bytes"));
+            match structural_in_word(w) {
+                Some(i) => {
+                    pos += i;
+                    break;
+                }
+                None => pos += 8,
+            }
+        }
+        let Some(&b) = text.get(pos) else {
+            return Err(EventError::new("unexpected end of input inside an array or object", start));
+        };
+        match b {
+            b'"' => pos = string_end(text, pos + 1)?.0 + 1,
+            b'{' | b'[' => {
+                depth += 1;
+                pos += 1;
+            }
+            b'}' | b']' => {
+                depth -= 1;
+                pos += 1;
+                if depth == 0 {
+                    return Ok(pos);
+                }
+            }
+            _ => pos += 1,
+        }
+    }
+}
+
+/// Sets a child's bit in the object frame at `index`. When that completes the frame (every
+/// referenced key seen), the frame's own bit is set in the enclosing object, and so on up.
+#[inline]
+fn mark_seen(stack: &mut [Frame], mut index: usize, mut slot: u8, open: &mut usize) {
+    loop {
+        let Some(Frame::Object { seen, full, slot_in_parent, .. }) = stack.get_mut(index) else { return };
+        if *full == 0 || *seen == *full {
+            return;
+        }
+        *seen |= 1 << slot;
+        if *seen != *full {
+            return;
+        }
+        *open -= 1;
+        if *slot_in_parent == NO_SLOT || index == 0 {
+            return;
+        }
+        slot = *slot_in_parent;
+        index -= 1;
+    }
+}
+
+/// Pops the innermost object frame. Only a *complete* frame counts as seen in the enclosing
+/// object (already done by [`mark_seen`]): an object that closes without some referenced key
+/// did not cover that path, which a dotted key further up (`"a.b.c"`) may still supply.
+#[inline]
+fn close_object(stack: &mut Vec<Frame>, open: &mut usize) {
+    if let Some(Frame::Object { seen, full, .. }) = stack.pop() {
+        *open -= usize::from(full == 0 || seen != full);
+    }
 }
 
 /// Scans one event, calling `sink(path, leaf, ctx)` for every leaf value on a referenced path.
@@ -320,16 +432,40 @@ pub fn scan(
     scratch: &mut ScanScratch,
     sink: &mut impl FnMut(PathId, Leaf<'_>, u32),
 ) -> Result<(), EventError> {
-    if let Err(e) = simdutf8::compat::from_utf8(text) {
-        return Err(EventError::new("invalid UTF-8", e.valid_up_to()));
+    scan_with(text, tree, Validation::Full, scratch, sink)
+}
+
+/// [`scan`] with a choice of [`Validation`].
+///
+/// # Errors
+///
+/// See [`scan`]; with [`Validation::Lazy`] only what is read is checked.
+pub fn scan_with(
+    text: &[u8],
+    tree: &FieldTree,
+    validation: Validation,
+    scratch: &mut ScanScratch,
+    sink: &mut impl FnMut(PathId, Leaf<'_>, u32),
+) -> Result<(), EventError> {
+    let lazy = validation == Validation::Lazy;
+    if !lazy {
+        if let Err(e) = simdutf8::compat::from_utf8(text) {
+            return Err(EventError::new("invalid UTF-8", e.valid_up_to()));
+        }
     }
     scratch.stack.clear();
     scratch.ctxs.clear();
-    scratch.ctxs.push(Ctx {
-        parent: 0,
-        array: u32::MAX,
-    });
+    scratch.ctxs.push(Ctx { parent: 0, array: u32::MAX });
     let mut next_array: u32 = 0;
+    // Frames that may still contain a referenced field (lazy mode's early exit at zero).
+    let mut open: usize = 0;
+    let skip = |text: &[u8], pos: usize, stack: &mut Vec<u8>| {
+        if lazy {
+            skip_value_lazy(text, pos)
+        } else {
+            skip_value(text, pos, stack)
+        }
+    };
 
     let mut pos = skip_ws(text, 0);
     match text.get(pos) {
@@ -345,10 +481,11 @@ pub fn scan(
         }
     }
     pos += 1;
-    scratch.stack.push(Frame::Object {
-        node: FieldTree::ROOT,
-        ctx: 0,
-    });
+    open += 1;
+    let full = tree.child_mask(FieldTree::ROOT).unwrap_or(0);
+    scratch.stack.push(Frame::Object { node: FieldTree::ROOT, ctx: 0, seen: 0, full, slot_in_parent: NO_SLOT });
+    // The parent bit an object value read next would set when it closes.
+    let mut pending_slot = NO_SLOT;
     let mut state = State::ObjectStart;
     loop {
         // `target`: (field node or None to skip, context) of the value about to be read.
@@ -357,7 +494,7 @@ pub fn scan(
                 pos = skip_ws(text, pos);
                 if text.get(pos) == Some(&b'}') {
                     pos += 1;
-                    scratch.stack.pop();
+                    close_object(&mut scratch.stack, &mut open);
                     state = State::AfterValue;
                     continue;
                 }
@@ -370,17 +507,35 @@ pub fn scan(
                     return Err(unexpected(text, pos, "expected a string key"));
                 }
                 let (end, escaped) = string_end(text, pos + 1)?;
-                let Some(&Frame::Object { node, ctx }) = scratch.stack.last() else {
+                let Some(&Frame::Object { node, ctx, full, .. }) = scratch.stack.last() else {
                     unreachable!("keys are read only inside objects")
                 };
-                let child = if escaped {
+
+                let key: &[u8] = if escaped {
                     scratch.key_buf.clear();
                     decode_string_body(text, pos + 1, &mut scratch.key_buf)
                         .map_err(|e| EventError::new(e.kind.to_string(), e.offset))?;
-                    tree.lookup_key(node, &scratch.key_buf)
+                    &scratch.key_buf
                 } else {
-                    tree.lookup_key(node, &text[pos + 1..end])
+                    &text[pos + 1..end]
                 };
+                if lazy && !utf8(key) {
+                    return Err(EventError::new("invalid UTF-8 in a key", pos + 1));
+                }
+                let child = tree.lookup_key(node, key);
+                pending_slot = NO_SLOT;
+                if let Some(c) = child {
+                    let slot = tree.slot(c);
+                    // A dotted key may reach a node without covering the path to it: not "seen".
+                    if slot != NO_SLOT && full != 0 && memchr::memchr(b'.', key).is_none() {
+                        if tree.has_children(c) {
+                            pending_slot = slot;
+                        } else {
+                            let top = scratch.stack.len() - 1;
+                            mark_seen(&mut scratch.stack, top, slot, &mut open);
+                        }
+                    }
+                }
                 pos = skip_ws(text, end + 1);
                 if text.get(pos) != Some(&b':') {
                     return Err(unexpected(text, pos, "expected ':' after the key"));
@@ -393,6 +548,7 @@ pub fn scan(
                 if text.get(pos) == Some(&b']') {
                     pos += 1;
                     scratch.stack.pop();
+                    open -= 1;
                     state = State::AfterValue;
                     continue;
                 }
@@ -401,19 +557,12 @@ pub fn scan(
             }
             State::ArrayElement => {
                 pos = skip_ws(text, pos);
-                let Some(&Frame::Array {
-                    node,
-                    parent_ctx,
-                    array,
-                }) = scratch.stack.last()
-                else {
+                let Some(&Frame::Array { node, parent_ctx, array }) = scratch.stack.last() else {
                     unreachable!("elements are read only inside arrays")
                 };
                 let ctx = scratch.ctxs.len() as u32;
-                scratch.ctxs.push(Ctx {
-                    parent: parent_ctx,
-                    array,
-                });
+                scratch.ctxs.push(Ctx { parent: parent_ctx, array });
+                pending_slot = NO_SLOT;
                 (Some(node), ctx)
             }
             State::AfterValue => {
@@ -421,25 +570,27 @@ pub fn scan(
                 match scratch.stack.last() {
                     None => {
                         if pos < text.len() {
-                            return Err(unexpected(
-                                text,
-                                pos,
-                                "expected end of input after the event object",
-                            ));
+                            return Err(unexpected(text, pos, "expected end of input after the event object"));
                         }
                         return Ok(());
                     }
-                    Some(Frame::Object { .. }) => match text.get(pos) {
-                        Some(b',') => {
-                            pos += 1;
-                            state = State::ObjectKey;
+                    Some(Frame::Object { .. }) => {
+                        if lazy && open == 0 {
+                            // Every referenced key of every open object has been read.
+                            return Ok(());
                         }
-                        Some(b'}') => {
-                            pos += 1;
-                            scratch.stack.pop();
+                        match text.get(pos) {
+                            Some(b',') => {
+                                pos += 1;
+                                state = State::ObjectKey;
+                            }
+                            Some(b'}') => {
+                                pos += 1;
+                                close_object(&mut scratch.stack, &mut open);
+                            }
+                            _ => return Err(unexpected(text, pos, "expected ',' or '}'")),
                         }
-                        _ => return Err(unexpected(text, pos, "expected ',' or '}'")),
-                    },
+                    }
                     Some(Frame::Array { .. }) => match text.get(pos) {
                         Some(b',') => {
                             pos += 1;
@@ -448,6 +599,7 @@ pub fn scan(
                         Some(b']') => {
                             pos += 1;
                             scratch.stack.pop();
+                            open -= 1;
                         }
                         _ => return Err(unexpected(text, pos, "expected ',' or ']'")),
                     },
@@ -458,7 +610,7 @@ pub fn scan(
 
         // Read one value for `target`.
         let Some(node) = target else {
-            pos = skip_value(text, pos, &mut scratch.skip_stack)?;
+            pos = skip(text, pos, &mut scratch.skip_stack)?;
             state = State::AfterValue;
             continue;
         };
@@ -469,19 +621,20 @@ pub fn scan(
         match b {
             b'{' => {
                 if tree.has_children(node) {
-                    scratch.stack.push(Frame::Object { node, ctx });
+                    // Open until all its referenced keys are seen; a node whose children
+                    // cannot all be tracked (`full == 0`) stays open until it closes.
+                    open += 1;
+                    let full = tree.child_mask(node).unwrap_or(0);
+                    scratch.stack.push(Frame::Object { node, ctx, seen: 0, full, slot_in_parent: pending_slot });
                     pos += 1;
                     state = State::ObjectStart;
                 } else {
-                    pos = skip_value(text, pos, &mut scratch.skip_stack)?;
+                    pos = skip(text, pos, &mut scratch.skip_stack)?;
                 }
             }
             b'[' => {
-                scratch.stack.push(Frame::Array {
-                    node,
-                    parent_ctx: ctx,
-                    array: next_array,
-                });
+                scratch.stack.push(Frame::Array { node, parent_ctx: ctx, array: next_array });
+                open += 1;
                 next_array += 1;
                 pos += 1;
                 state = State::ArrayStart;
@@ -493,9 +646,16 @@ pub fn scan(
                         scratch.value_buf.clear();
                         decode_string_body(text, pos + 1, &mut scratch.value_buf)
                             .map_err(|e| EventError::new(e.kind.to_string(), e.offset))?;
+                        if lazy && !utf8(&scratch.value_buf) {
+                            return Err(EventError::new("invalid UTF-8 in a string", pos + 1));
+                        }
                         sink(path, Leaf::Str(&scratch.value_buf), ctx);
                     } else {
-                        sink(path, Leaf::Str(&text[pos + 1..end]), ctx);
+                        let value = &text[pos + 1..end];
+                        if lazy && !utf8(value) {
+                            return Err(EventError::new("invalid UTF-8 in a string", pos + 1));
+                        }
+                        sink(path, Leaf::Str(value), ctx);
                     }
                 }
                 pos = end + 1;
@@ -555,11 +715,7 @@ mod tests {
     #[test]
     fn extracts_only_referenced_leaves() {
         let t = tree(&["a", "b.c"]);
-        let got = collect(
-            &t,
-            br#"{"x": {"a": 1}, "a": [true, null, "s"], "b": {"c": -1.5e2, "d": [1]}}"#,
-        )
-        .unwrap();
+        let got = collect(&t, br#"{"x": {"a": 1}, "a": [true, null, "s"], "b": {"c": -1.5e2, "d": [1]}}"#).unwrap();
         let got: Vec<String> = got.into_iter().map(|(_, s, _)| s).collect();
         assert_eq!(got, vec!["true", "null", "s:s", "n:-1.5e2"]);
     }
@@ -567,11 +723,7 @@ mod tests {
     #[test]
     fn escapes_and_surrogate_pairs_in_keys_and_values() {
         let t = tree(&["k\u{e9}y"]);
-        let got = collect(
-            &t,
-            br#"{"k\u00e9y": "\ud83d\ude00 \"q\" \\ \/ \b\f\n\r\t \u0000"}"#,
-        )
-        .unwrap();
+        let got = collect(&t, br#"{"k\u00e9y": "\ud83d\ude00 \"q\" \\ \/ \b\f\n\r\t \u0000"}"#).unwrap();
         assert_eq!(got[0].1, "s:\u{1F600} \"q\" \\ / \u{8}\u{c}\n\r\t \u{0}");
         // A lone surrogate is accepted (WTF-8), as in Java strings.
         let got = collect(&t, br#"{"k\u00e9y": "\ud800"}"#).unwrap();
@@ -591,13 +743,7 @@ mod tests {
         let got = collect(&t, br#"{"e": [{"f": "A", "l": "B"}, {"f": "C"}]}"#).unwrap();
         assert_eq!(got.iter().map(|g| g.2).collect::<Vec<_>>(), vec![1, 1, 2]);
         let mut scratch = ScanScratch::default();
-        scan(
-            br#"{"e": [[{"f": 1}], [{"f": 2}]]}"#,
-            &t,
-            &mut scratch,
-            &mut |_, _, _| {},
-        )
-        .unwrap();
+        scan(br#"{"e": [[{"f": 1}], [{"f": 2}]]}"#, &t, &mut scratch, &mut |_, _, _| {}).unwrap();
         // root, outer[0], inner[0], outer[1], inner[0]
         assert_eq!(scratch.ctxs.len(), 5);
         assert_eq!(scratch.ctxs[2].parent, 1);
@@ -628,17 +774,9 @@ mod tests {
         ];
         for (text, offset) in cases {
             let err = collect(&t, text).unwrap_err();
-            assert_eq!(
-                err.offset(),
-                *offset,
-                "{:?}: {err}",
-                String::from_utf8_lossy(text)
-            );
+            assert_eq!(err.offset(), *offset, "{:?}: {err}", String::from_utf8_lossy(text));
         }
-        assert!(collect(&t, b"[1]")
-            .unwrap_err()
-            .message()
-            .contains("must be a JSON object"));
+        assert!(collect(&t, b"[1]").unwrap_err().message().contains("must be a JSON object"));
     }
 
     #[test]
@@ -648,23 +786,104 @@ mod tests {
         let deep = format!("{{\"a\": {}1{}}}", "[".repeat(depth), "]".repeat(depth));
         let got = collect(&t, deep.as_bytes()).unwrap();
         assert_eq!(got.len(), 1);
-        let skipped = format!(
-            "{{\"z\": {}1{}, \"a\": 2}}",
-            "[".repeat(depth),
-            "]".repeat(depth)
-        );
+        let skipped = format!("{{\"z\": {}1{}, \"a\": 2}}", "[".repeat(depth), "]".repeat(depth));
         assert_eq!(collect(&t, skipped.as_bytes()).unwrap().len(), 1);
-        let objs = format!(
-            "{{\"z\": {}{}}}",
-            "{\"k\":".repeat(depth),
-            "}".repeat(depth)
-        );
-        assert!(collect(&t, objs.as_bytes())
-            .unwrap_err()
-            .message()
-            .contains("expected a value"));
+        let objs = format!("{{\"z\": {}{}}}", "{\"k\":".repeat(depth), "}".repeat(depth));
+        assert!(collect(&t, objs.as_bytes()).unwrap_err().message().contains("expected a value"));
         let big = format!("{{\"a\": [{}0]}}", "1,".repeat(100_000));
         assert_eq!(collect(&t, big.as_bytes()).unwrap().len(), 100_001);
+    }
+
+    fn collect_lazy(tree: &FieldTree, text: &[u8]) -> Result<Vec<String>, EventError> {
+        let mut out = Vec::new();
+        scan_with(text, tree, Validation::Lazy, &mut ScanScratch::default(), &mut |_, leaf, _| {
+            out.push(format!("{leaf:?}"));
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn lazy_mode_stops_once_every_referenced_key_is_seen() {
+        let t = tree(&["a", "d.e"]);
+        // Everything after d.e is never read: garbage there is not reported.
+        let text = br#"{"a": 1, "d": {"e": "x"} , "z": tru"#;
+        assert_eq!(collect_lazy(&t, text).unwrap().len(), 2);
+        assert!(collect(&t, text).is_err());
+        // Inside d, once e is seen the rest of d is not read either.
+        let text = br#"{"a": 1, "d": {"e": "x", "f": [1, 2"#;
+        assert_eq!(collect_lazy(&t, text).unwrap().len(), 2);
+        // While a referenced key is missing the scan goes on, and sees the error.
+        assert!(collect_lazy(&t, br#"{"d": {"e": "x"}, "z": tru"#).unwrap_err().message().contains("end of input"));
+    }
+
+    #[test]
+    fn lazy_mode_waits_for_the_subtree_of_an_intermediate_node() {
+        // "a" is a referenced leaf *and* has a referenced child "a.b": a scalar "a" does not
+        // cover "a.b", which may still come as a dotted key or an object.
+        let t = tree(&["a", "a.b"]);
+        assert_eq!(collect_lazy(&t, br#"{"a": "", "a.b": ""}"#).unwrap().len(), 2);
+        assert_eq!(collect_lazy(&t, br#"{"a": "", "a": {"b": 1}}"#).unwrap().len(), 2);
+        // An object value covers it: once it closes, nothing referenced can follow.
+        assert_eq!(collect_lazy(&t, br#"{"a": {"b": 1}, "z": tru"#).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn lazy_mode_reads_on_when_a_nested_object_lacks_a_referenced_key() {
+        // a.a closes without a.a.a.b, which then comes as a dotted key at the top.
+        let t = tree(&["a.a.a", "a.a.a.b"]);
+        let got = collect_lazy(&t, br#"{"a": {"a": {"a": ""}}, "a.a.a.b": ""}"#).unwrap();
+        assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn lazy_mode_reads_arrays_and_duplicates_to_the_end_of_their_object() {
+        let t = tree(&["a.b"]);
+        let got = collect_lazy(&t, br#"{"a": [{"b": 1}, {"b": 2}], "x": 3}"#).unwrap();
+        assert_eq!(got.len(), 2);
+        // The object holding `b` is complete after the first `b`: a later duplicate is not read.
+        let got = collect_lazy(&t, br#"{"a": {"b": 1, "b": 2}}"#).unwrap();
+        assert_eq!(got.len(), 1);
+    }
+
+    #[test]
+    fn lazy_mode_validates_what_it_reads() {
+        let t = tree(&["a"]);
+        assert!(collect_lazy(&t, br#"{"a": tru}"#).is_err());
+        assert!(collect_lazy(&t, b"{\"a\": \"\xff\"}").is_err());
+        assert!(collect_lazy(&t, br#"{"z": {"q": [1, "]"]}, "a": "x"}"#).unwrap() == vec!["Str([120])"]);
+        assert!(collect_lazy(&t, br#"{"z": {"q": [1, 2}"#).is_err());
+        assert!(collect_lazy(&t, br#"[1]"#).is_err());
+    }
+
+    #[test]
+    fn lazy_and_full_agree_on_valid_json() {
+        let t = tree(&["a", "b.c", "d", "e.f.g"]);
+        let docs: &[&[u8]] = &[
+            br#"{"a": 1, "b": {"c": [1, {"x": 2}, "s"]}, "q": {"w": [[], {}]}, "d": null}"#,
+            br#"{"e": {"f": {"g": true, "h": "x\"y"}}, "a": "\u00e9", "a": 2}"#,
+            br#"{"b.c": 1, "b": {"c": 2}, "e": [{"f": [{"g": 1}, {"g": 2}]}]}"#,
+            br#"{}"#,
+        ];
+        for doc in docs {
+            let full: Vec<String> = collect(&t, doc).unwrap().into_iter().map(|x| x.1).collect();
+            let lazy = collect_lazy(&t, doc).unwrap();
+            assert_eq!(full.len(), lazy.len(), "{}", String::from_utf8_lossy(doc));
+        }
+    }
+
+    #[test]
+    fn structural_byte_detection() {
+        assert_eq!(structural_in_word(u64::from_le_bytes(*b"abcdefgh")), None);
+        assert_eq!(structural_in_word(u64::from_le_bytes(*b"ab{defgh")), Some(2));
+        assert_eq!(structural_in_word(u64::from_le_bytes(*b"abcdef]h")), Some(6));
+        assert_eq!(structural_in_word(u64::from_le_bytes(*b"a\"cdef]h")), Some(1));
+        // `;` and `}` differ in more than bit 5; `K` is `k` with bit 5 cleared: no false hits.
+        assert_eq!(structural_in_word(u64::from_le_bytes(*b";=Kk:,.@")), None);
+        for b in 0..=255u8 {
+            let w = u64::from_le_bytes([b, b'a', b'a', b'a', b'a', b'a', b'a', b'a']);
+            let want = matches!(b, b'"' | b'[' | b']' | b'{' | b'}');
+            assert_eq!(structural_in_word(w) == Some(0), want, "byte {b}");
+        }
     }
 
     #[test]
@@ -672,15 +891,7 @@ mod tests {
         assert_eq!(special_in_word(u64::from_le_bytes(*b"abcdefgh")), None);
         assert_eq!(special_in_word(u64::from_le_bytes(*b"abc\"efgh")), Some(3));
         assert_eq!(special_in_word(u64::from_le_bytes(*b"a\\c\"efgh")), Some(1));
-        assert_eq!(
-            special_in_word(u64::from_le_bytes(*b"abcdefg\x1f")),
-            Some(7)
-        );
-        assert_eq!(
-            special_in_word(u64::from_le_bytes([
-                0xc3, 0xa9, b'x', 0, 0xff, 0x80, b'"', b'a'
-            ])),
-            Some(3)
-        );
+        assert_eq!(special_in_word(u64::from_le_bytes(*b"abcdefg\x1f")), Some(7));
+        assert_eq!(special_in_word(u64::from_le_bytes([0xc3, 0xa9, b'x', 0, 0xff, 0x80, b'"', b'a'])), Some(3));
     }
 }

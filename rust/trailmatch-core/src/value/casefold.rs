@@ -61,10 +61,7 @@ fn units(pattern: &[u8]) -> Vec<Result<char, &[u8]>> {
 
 fn unit_alternatives(unit: &Result<char, &[u8]>) -> Vec<Vec<u8>> {
     match unit {
-        Ok(c) => alternatives(*c)
-            .into_iter()
-            .map(String::into_bytes)
-            .collect(),
+        Ok(c) => alternatives(*c).into_iter().map(String::into_bytes).collect(),
         Err(bytes) => vec![bytes.to_vec()],
     }
 }
@@ -84,17 +81,10 @@ fn unit_alternatives(unit: &Result<char, &[u8]>) -> Vec<Vec<u8>> {
 pub fn matches(pattern: &[u8], text: &[u8], anchor: Anchor) -> bool {
     let units = units(pattern);
     // Sets of text positions reachable after matching a number of pattern units.
-    let mut positions: Vec<usize> = if anchor == Anchor::Suffix {
-        vec![text.len()]
-    } else {
-        vec![0]
-    };
+    let mut positions: Vec<usize> = if anchor == Anchor::Suffix { vec![text.len()] } else { vec![0] };
     let mut next = Vec::new();
-    let ordered: Box<dyn Iterator<Item = &Result<char, &[u8]>>> = if anchor == Anchor::Suffix {
-        Box::new(units.iter().rev())
-    } else {
-        Box::new(units.iter())
-    };
+    let ordered: Box<dyn Iterator<Item = &Result<char, &[u8]>>> =
+        if anchor == Anchor::Suffix { Box::new(units.iter().rev()) } else { Box::new(units.iter()) };
     for unit in ordered {
         next.clear();
         for alt in unit_alternatives(unit) {
@@ -170,11 +160,7 @@ mod tests {
             ("x😀", "x😀", true),
         ];
         for (p, t, want) in cases {
-            assert_eq!(
-                matches(p.as_bytes(), t.as_bytes(), Anchor::Whole),
-                *want,
-                "{p} vs {t}"
-            );
+            assert_eq!(matches(p.as_bytes(), t.as_bytes(), Anchor::Whole), *want, "{p} vs {t}");
         }
     }
 

@@ -60,13 +60,7 @@ impl<K: Ord + Copy> IntervalIndex<K> {
                 tree[i] = tree[2 * i].max(tree[2 * i + 1]);
             }
         }
-        IntervalIndex {
-            lo,
-            hi,
-            values,
-            tree,
-            size,
-        }
+        IntervalIndex { lo, hi, values, tree, size }
     }
 
     /// Number of (non-empty) intervals.
@@ -122,11 +116,7 @@ mod tests {
     use super::*;
 
     fn brute(items: &[(u64, u64, u32)], p: u64) -> Vec<u32> {
-        let mut v: Vec<u32> = items
-            .iter()
-            .filter(|(l, h, _)| *l <= p && p <= *h)
-            .map(|t| t.2)
-            .collect();
+        let mut v: Vec<u32> = items.iter().filter(|(l, h, _)| *l <= p && p <= *h).map(|t| t.2).collect();
         v.sort_unstable();
         v
     }

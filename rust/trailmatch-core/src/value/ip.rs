@@ -137,11 +137,7 @@ fn parse_v6(s: &[u8]) -> Option<u128> {
             groups[8 - tail_groups.len()..].copy_from_slice(&tail_groups);
         }
     }
-    Some(
-        groups
-            .iter()
-            .fold(0u128, |acc, &g| (acc << 16) | u128::from(g)),
-    )
+    Some(groups.iter().fold(0u128, |acc, &g| (acc << 16) | u128::from(g)))
 }
 
 fn find_double_colon(s: &[u8]) -> Option<usize> {
@@ -184,12 +180,8 @@ impl std::fmt::Display for CidrError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CidrError::OneSlashRequired => f.write_str("Malformed CIDR, one '/' required"),
-            CidrError::MaskNotInteger => {
-                f.write_str("Malformed CIDR, mask bits must be an integer")
-            }
-            CidrError::MaskNegative => {
-                f.write_str("Malformed CIDR, mask bits must not be negative")
-            }
+            CidrError::MaskNotInteger => f.write_str("Malformed CIDR, mask bits must be an integer"),
+            CidrError::MaskNegative => f.write_str("Malformed CIDR, mask bits must not be negative"),
             CidrError::V4MaskTooLarge => f.write_str("IPv4 mask bits must be < 32"),
             CidrError::V6MaskTooLarge => f.write_str("IPv6 mask bits must be < 128"),
             CidrError::Nonstandard(ip) => write!(f, "Nonstandard IP address: {ip}"),
@@ -232,11 +224,7 @@ pub fn parse_cidr(text: &str) -> Result<IpRange, CidrError> {
         if mask >= 32 {
             return Err(CidrError::V4MaskTooLarge);
         }
-        let host = if mask == 0 {
-            u32::MAX
-        } else {
-            u32::MAX >> mask
-        };
+        let host = if mask == 0 { u32::MAX } else { u32::MAX >> mask };
         Ok(IpRange::V4(a & !host, a | host))
     } else if looks_like_ipv6(bytes) {
         let Some(a) = parse_v6(bytes) else {
@@ -245,11 +233,7 @@ pub fn parse_cidr(text: &str) -> Result<IpRange, CidrError> {
         if mask >= 128 {
             return Err(CidrError::V6MaskTooLarge);
         }
-        let host = if mask == 0 {
-            u128::MAX
-        } else {
-            u128::MAX >> mask
-        };
+        let host = if mask == 0 { u128::MAX } else { u128::MAX >> mask };
         let (lo, hi) = (a & !host, a | host);
         // A block inside ::ffff:0:0/96 is the corresponding IPv4 block.
         if lo >> 32 == 0xffff && hi >> 32 == 0xffff {
@@ -282,49 +266,25 @@ mod tests {
         assert_eq!(parse(b"::"), Some(Ip::V6(0)));
         assert_eq!(parse(b"::1"), Some(Ip::V6(1)));
         assert_eq!(parse(b"1::"), Some(Ip::V6(1 << 112)));
-        assert_eq!(
-            parse(b"1:2:3:4:5:6:7:8"),
-            Some(Ip::V6(0x0001_0002_0003_0004_0005_0006_0007_0008))
-        );
+        assert_eq!(parse(b"1:2:3:4:5:6:7:8"), Some(Ip::V6(0x0001_0002_0003_0004_0005_0006_0007_0008)));
         assert_eq!(parse(b"1:2:3:4:5:6:7:8:9"), None);
         assert_eq!(parse(b"1::2::3"), None);
         assert_eq!(parse(b":1:2:3:4:5:6:7"), None);
         assert_eq!(parse(b"12345::"), None);
-        assert_eq!(
-            parse(b"1:2:3:4:5:6:7::"),
-            Some(Ip::V6(0x0001_0002_0003_0004_0005_0006_0007_0000))
-        );
+        assert_eq!(parse(b"1:2:3:4:5:6:7::"), Some(Ip::V6(0x0001_0002_0003_0004_0005_0006_0007_0000)));
         assert_eq!(parse(b"1:2:3:4::5:6:7:8"), None);
     }
 
     #[test]
     fn cidr_errors() {
-        assert_eq!(
-            parse_cidr("10.0.0.0/x").unwrap_err(),
-            CidrError::MaskNotInteger
-        );
-        assert_eq!(
-            parse_cidr("10.0.0.0/-1").unwrap_err(),
-            CidrError::MaskNegative
-        );
-        assert_eq!(
-            parse_cidr("300.0.0.0/8").unwrap_err().to_string(),
-            "Invalid IP address: 300.0.0.0"
-        );
-        assert_eq!(
-            parse_cidr("abc/8").unwrap_err().to_string(),
-            "Nonstandard IP address: abc"
-        );
-        assert_eq!(
-            parse_cidr("10.0.0.0/1/2").unwrap_err(),
-            CidrError::OneSlashRequired
-        );
+        assert_eq!(parse_cidr("10.0.0.0/x").unwrap_err(), CidrError::MaskNotInteger);
+        assert_eq!(parse_cidr("10.0.0.0/-1").unwrap_err(), CidrError::MaskNegative);
+        assert_eq!(parse_cidr("300.0.0.0/8").unwrap_err().to_string(), "Invalid IP address: 300.0.0.0");
+        assert_eq!(parse_cidr("abc/8").unwrap_err().to_string(), "Nonstandard IP address: abc");
+        assert_eq!(parse_cidr("10.0.0.0/1/2").unwrap_err(), CidrError::OneSlashRequired);
         assert_eq!(
             parse_cidr("2001:db8::/32"),
-            Ok(IpRange::V6(
-                0x2001_0db8 << 96,
-                (0x2001_0db8 << 96) | (u128::MAX >> 32)
-            ))
+            Ok(IpRange::V6(0x2001_0db8 << 96, (0x2001_0db8 << 96) | (u128::MAX >> 32)))
         );
         assert_eq!(parse_cidr("0.0.0.0/0"), Ok(IpRange::V4(0, u32::MAX)));
     }

@@ -165,17 +165,9 @@ impl Decimal {
         digits.truncate(digits.len() - trail);
         exp = exp.saturating_add(trail as i64);
         if digits.is_empty() {
-            return Some(Decimal {
-                negative: false,
-                digits,
-                exp: 0,
-            });
+            return Some(Decimal { negative: false, digits, exp: 0 });
         }
-        Some(Decimal {
-            negative,
-            digits,
-            exp,
-        })
+        Some(Decimal { negative, digits, exp })
     }
 }
 
@@ -200,11 +192,7 @@ impl NumberLiteral {
 
 /// The `f64` whose [`order_key`] is `key` (inverse of `order_key` on finite values).
 pub fn from_order_key(key: u64) -> f64 {
-    let bits = if key >> 63 == 1 {
-        key & !(1 << 63)
-    } else {
-        !key
-    };
+    let bits = if key >> 63 == 1 { key & !(1 << 63) } else { !key };
     f64::from_bits(bits)
 }
 
@@ -214,17 +202,7 @@ mod tests {
 
     #[test]
     fn keys_sort_like_numbers() {
-        let mut xs = [
-            -1e308,
-            -3.5,
-            -1.0,
-            -f64::MIN_POSITIVE,
-            0.0,
-            5e-324,
-            1.0,
-            2.5,
-            1e308,
-        ];
+        let mut xs = [-1e308, -3.5, -1.0, -f64::MIN_POSITIVE, 0.0, 5e-324, 1.0, 2.5, 1e308];
         let keys: Vec<u64> = xs.iter().map(|&x| order_key(x)).collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]));
         for x in &mut xs {
@@ -274,9 +252,6 @@ mod tests {
     fn literals_classify() {
         assert_eq!(NumberLiteral::new(b"300"), NumberLiteral::new(b"3e2"));
         assert_eq!(NumberLiteral::new(b"-0"), NumberLiteral::new(b"0"));
-        assert_eq!(
-            NumberLiteral::new(b"1e400"),
-            NumberLiteral::Text(b"1e400".to_vec().into())
-        );
+        assert_eq!(NumberLiteral::new(b"1e400"), NumberLiteral::Text(b"1e400".to_vec().into()));
     }
 }

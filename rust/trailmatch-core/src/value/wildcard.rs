@@ -239,10 +239,7 @@ pub fn complexity(values: &[(u32, &Wildcard)], cap: usize) -> usize {
                 Token::Star => match nodes[node].star {
                     Some(n) => n,
                     None => {
-                        nodes.push(MachineNode {
-                            is_star: true,
-                            ..MachineNode::default()
-                        });
+                        nodes.push(MachineNode { is_star: true, ..MachineNode::default() });
                         let n = nodes.len() - 1;
                         nodes[node].star = Some(n);
                         n
@@ -383,11 +380,7 @@ pub fn rule_complexity(branches: &[crate::ir::Branch], cap: usize) -> usize {
             prefix = format!("{key}\u{1}{:?}", field.condition);
         }
     }
-    machines
-        .iter()
-        .map(|(_, values)| complexity(values, cap))
-        .max()
-        .unwrap_or(0)
+    machines.iter().map(|(_, values)| complexity(values, cap)).max().unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -421,10 +414,8 @@ mod tests {
     }
 
     fn cx(values: &[(u32, &str)]) -> usize {
-        let parsed: Vec<(u32, Wildcard)> = values
-            .iter()
-            .map(|(i, v)| (*i, Wildcard::parse(v.as_bytes()).unwrap()))
-            .collect();
+        let parsed: Vec<(u32, Wildcard)> =
+            values.iter().map(|(i, v)| (*i, Wildcard::parse(v.as_bytes()).unwrap())).collect();
         let refs: Vec<(u32, &Wildcard)> = parsed.iter().map(|(i, w)| (*i, w)).collect();
         complexity(&refs, 1000)
     }
@@ -435,32 +426,12 @@ mod tests {
         assert_eq!(cx(&[(0, "arn:aws:events:us-east-1:*:event-bus/*")]), 3);
         assert_eq!(cx(&[(0, "*/init/*"), (0, "*/dir/*")]), 5);
         assert_eq!(cx(&[(0, "/Users/*/dir/dir/dir/dir/dir/doc.txt")]), 7);
-        assert_eq!(
-            cx(&[(0, "*:stack/A/*"), (1, "*:stack/B/*"), (2, "*:stack/C/*")]),
-            9
-        );
-        assert_eq!(
-            cx(&[
-                (0, "*:stack/A/*"),
-                (1, "*:stack/B/*"),
-                (2, "*:stack/C/*"),
-                (3, "*:stack/D/*")
-            ]),
-            12
-        );
+        assert_eq!(cx(&[(0, "*:stack/A/*"), (1, "*:stack/B/*"), (2, "*:stack/C/*")]), 9);
+        assert_eq!(cx(&[(0, "*:stack/A/*"), (1, "*:stack/B/*"), (2, "*:stack/C/*"), (3, "*:stack/D/*")]), 12);
         assert_eq!(cx(&[(0, "*:*:*:*:*:event-bus/*")]), 11);
-        let lake = [
-            (0, "*kiwi*"),
-            (0, "*BASE_QuxB*"),
-            (0, "*Delta*"),
-            (0, "*a/example-lake-abc98765432*"),
-        ];
+        let lake = [(0, "*kiwi*"), (0, "*BASE_QuxB*"), (0, "*Delta*"), (0, "*a/example-lake-abc98765432*")];
         assert_eq!(cx(&lake), 7);
-        let plain: Vec<(u32, &str)> = lake
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i as u32, v.1))
-            .collect();
+        let plain: Vec<(u32, &str)> = lake.iter().enumerate().map(|(i, v)| (i as u32, v.1)).collect();
         assert_eq!(cx(&plain), 12);
         for n in 1..6 {
             let v = format!("{}*", "*a".repeat(n));
@@ -476,26 +447,17 @@ mod tests {
         use std::cmp::Ordering;
         assert_eq!(java_order(b"a.b", b"a.c"), Ordering::Less);
         // U+FF21 (BMP, above the surrogates) sorts after U+1F600 in UTF-8 but before it in UTF-16.
-        assert_eq!(
-            java_order("\u{FF21}".as_bytes(), "\u{1F600}".as_bytes()),
-            Ordering::Greater
-        );
+        assert_eq!(java_order("\u{FF21}".as_bytes(), "\u{1F600}".as_bytes()), Ordering::Greater);
     }
 
     #[test]
     fn errors_name_positions() {
-        assert_eq!(
-            Wildcard::parse(b"**").unwrap_err(),
-            "Consecutive wildcard characters at pos 1"
-        );
+        assert_eq!(Wildcard::parse(b"**").unwrap_err(), "Consecutive wildcard characters at pos 1");
         assert_eq!(
             Wildcard::parse(b"arn:aws:events:us-east-1:**:x").unwrap_err(),
             "Consecutive wildcard characters at pos 26"
         );
         assert!(Wildcard::parse(br"\**").is_ok());
-        assert_eq!(
-            Wildcard::parse(br"a\").unwrap_err(),
-            "Invalid escape character at pos 2"
-        );
+        assert_eq!(Wildcard::parse(br"a\").unwrap_err(), "Invalid escape character at pos 2");
     }
 }
