@@ -94,9 +94,13 @@ impl<T: Copy> ByteTrie<T> {
                 }
             };
             if reversed {
-                key.iter().rev().for_each(|&b| step(b, &mut t));
+                for &b in key.iter().rev() {
+                    step(b, &mut t);
+                }
             } else {
-                key.iter().for_each(|&b| step(b, &mut t));
+                for &b in key {
+                    step(b, &mut t);
+                }
             }
             t.values[node].push(value);
         }

@@ -268,15 +268,14 @@ impl Ruleset {
             Op::Prefix(s) | Op::Suffix(s) | Op::IgnoreCase(_, s) if s.len() >= 4 => 4,
             Op::Wildcard(w) if matches!(w.pieces().first(), Some(crate::value::wildcard::Piece::Literal(_))) => 4,
             Op::Ip(_) | Op::NumericRange { .. } | Op::Wildcard(_) => 16,
-            Op::True | Op::False | Op::Null => 64,
-            Op::Prefix(_) | Op::Suffix(_) | Op::IgnoreCase(..) => 64,
+            Op::True | Op::False | Op::Null | Op::Prefix(_) | Op::Suffix(_) | Op::IgnoreCase(..) => 64,
             Op::Exists | Op::AnythingBut(_) => 1024,
         }
     }
 
     /// The most selective positive field: narrowest operators, least shared predicates.
     fn choose_key(&self, fields: &[Box<[PredId]>]) -> usize {
-        let score = |preds: &Box<[PredId]>| -> u64 {
+        let score = |preds: &[PredId]| -> u64 {
             preds
                 .iter()
                 .map(|&p| {

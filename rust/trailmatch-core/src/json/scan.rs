@@ -484,8 +484,8 @@ pub fn scan_with(
     open += 1;
     let full = tree.child_mask(FieldTree::ROOT).unwrap_or(0);
     scratch.stack.push(Frame::Object { node: FieldTree::ROOT, ctx: 0, seen: 0, full, slot_in_parent: NO_SLOT });
-    // The parent bit an object value read next would set when it closes.
-    let mut pending_slot = NO_SLOT;
+    // The parent bit an object value read next would set when it completes.
+    let mut pending_slot;
     let mut state = State::ObjectStart;
     loop {
         // `target`: (field node or None to skip, context) of the value about to be read.
@@ -852,7 +852,7 @@ mod tests {
         assert!(collect_lazy(&t, b"{\"a\": \"\xff\"}").is_err());
         assert!(collect_lazy(&t, br#"{"z": {"q": [1, "]"]}, "a": "x"}"#).unwrap() == vec!["Str([120])"]);
         assert!(collect_lazy(&t, br#"{"z": {"q": [1, 2}"#).is_err());
-        assert!(collect_lazy(&t, br#"[1]"#).is_err());
+        assert!(collect_lazy(&t, b"[1]").is_err());
     }
 
     #[test]
@@ -862,7 +862,7 @@ mod tests {
             br#"{"a": 1, "b": {"c": [1, {"x": 2}, "s"]}, "q": {"w": [[], {}]}, "d": null}"#,
             br#"{"e": {"f": {"g": true, "h": "x\"y"}}, "a": "\u00e9", "a": 2}"#,
             br#"{"b.c": 1, "b": {"c": 2}, "e": [{"f": [{"g": 1}, {"g": 2}]}]}"#,
-            br#"{}"#,
+            b"{}",
         ];
         for doc in docs {
             let full: Vec<String> = collect(&t, doc).unwrap().into_iter().map(|x| x.1).collect();
