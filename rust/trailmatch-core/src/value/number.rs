@@ -61,11 +61,11 @@ pub fn comparable(text: &[u8]) -> Option<f64> {
     let dec = Decimal::parse(text)?;
     // Fast path: at most 15 significant digits in the normal range always round-trips
     // (DBL_DIG = 15), so the shortest representation has the same value.
-    if dec.digits.len() <= 15 {
-        if dec.digits.is_empty() {
+    if dec.len <= 15 {
+        if dec.len == 0 {
             return Some(value);
         }
-        let magnitude = dec.exp + dec.digits.len() as i64 - 1;
+        let magnitude = dec.exp + dec.len as i64 - 1;
         if (-300..=300).contains(&magnitude) {
             return Some(value);
         }
@@ -80,7 +80,7 @@ fn java_repr(value: f64) -> Option<Decimal> {
     write!(cursor, "{value:e}").ok()?;
     let len = cursor.position() as usize;
     let shortest = Decimal::parse(&buf[..len])?;
-    if shortest.digits.len() != 1 {
+    if shortest.len != 1 {
         return Some(shortest);
     }
     // One significant digit: Java picks the closest decimal of length ≤ 2, which is the
@@ -96,78 +96,68 @@ fn java_repr(value: f64) -> Option<Decimal> {
     }
 }
 
+/// Most significant digits a canonical [`Decimal`] holds. A double's shortest representation
+/// has at most 17, so a literal with more can never equal one.
+const MAX_DIGITS: usize = 20;
+
 /// A decimal number in canonical form: `digits × 10^exp`, digits without leading or trailing
-/// zeros (empty for zero, whose sign is dropped).
+/// zeros (none for zero, whose sign is dropped). Stored inline: parsing never allocates.
 #[derive(Debug, PartialEq, Eq)]
 struct Decimal {
     negative: bool,
-    digits: Vec<u8>,
+    digits: [u8; MAX_DIGITS],
+    len: usize,
     exp: i64,
 }
 
 impl Decimal {
-    /// Parses `-?digits(.digits)?([eE][+-]?digits)?` (also Rust's `{:e}` output).
+    /// Parses `-?digits(.digits)?([eE][+-]?digits)?` (also Rust's `{:e}` output); `None` if it
+    /// is not of that form or has more than [`MAX_DIGITS`] significant digits.
     fn parse(text: &[u8]) -> Option<Decimal> {
-        let mut i = 0;
         let negative = text.first() == Some(&b'-');
-        if negative {
-            i += 1;
-        }
-        let mut digits = Vec::with_capacity(text.len());
-        let mut frac_len: i64 = 0;
-        let mut seen_point = false;
-        while let Some(&b) = text.get(i) {
-            match b {
-                b'0'..=b'9' => {
-                    digits.push(b);
-                    if seen_point {
-                        frac_len += 1;
-                    }
-                }
-                b'.' if !seen_point => seen_point = true,
-                _ => break,
-            }
-            i += 1;
-        }
+        let body = if negative { &text[1..] } else { text };
+        let mantissa_end = body.iter().position(|&b| b == b'e' || b == b'E').unwrap_or(body.len());
+        let (mantissa, exponent) = body.split_at(mantissa_end);
         let mut exp: i64 = 0;
-        if matches!(text.get(i), Some(b'e' | b'E')) {
-            i += 1;
-            let exp_negative = match text.get(i) {
-                Some(b'-') => {
-                    i += 1;
-                    true
-                }
-                Some(b'+') => {
-                    i += 1;
-                    false
-                }
-                _ => false,
+        if !exponent.is_empty() {
+            let (exp_negative, digits) = match exponent.get(1) {
+                Some(b'-') => (true, &exponent[2..]),
+                Some(b'+') => (false, &exponent[2..]),
+                _ => (false, &exponent[1..]),
             };
-            let start = i;
-            while let Some(&b @ b'0'..=b'9') = text.get(i) {
-                exp = exp.saturating_mul(10).saturating_add(i64::from(b - b'0'));
-                i += 1;
-            }
-            if i == start {
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
                 return None;
+            }
+            for &d in digits {
+                exp = exp.saturating_mul(10).saturating_add(i64::from(d - b'0'));
             }
             if exp_negative {
                 exp = -exp;
             }
         }
-        if i != text.len() || digits.is_empty() {
+        let point = mantissa.iter().position(|&b| b == b'.');
+        let digit_count = mantissa.len() - usize::from(point.is_some());
+        if digit_count == 0 || mantissa.iter().enumerate().any(|(i, b)| !b.is_ascii_digit() && Some(i) != point) {
             return None;
         }
-        exp = exp.saturating_sub(frac_len);
-        let lead = digits.iter().take_while(|&&d| d == b'0').count();
-        digits.drain(..lead);
-        let trail = digits.iter().rev().take_while(|&&d| d == b'0').count();
-        digits.truncate(digits.len() - trail);
-        exp = exp.saturating_add(trail as i64);
-        if digits.is_empty() {
-            return Some(Decimal { negative: false, digits, exp: 0 });
+        // Digits in order (skipping the point), with their index among digits.
+        let digits = || mantissa.iter().filter(|&&b| b != b'.');
+        let frac_len = point.map_or(0, |p| mantissa.len() - p - 1) as i64;
+        let Some(first) = digits().position(|&d| d != b'0') else {
+            return Some(Decimal { negative: false, digits: [0; MAX_DIGITS], len: 0, exp: 0 });
+        };
+        let last = digit_count - 1 - digits().rev().position(|&d| d != b'0').expect("a nonzero digit exists");
+        let len = last - first + 1;
+        if len > MAX_DIGITS {
+            return None;
         }
-        Some(Decimal { negative, digits, exp })
+        let mut out = [0u8; MAX_DIGITS];
+        for (slot, &d) in out.iter_mut().zip(digits().skip(first).take(len)) {
+            *slot = d;
+        }
+        // value = digits[first..=last] × 10^(exp − frac_len + trailing zeros)
+        let trailing = (digit_count - 1 - last) as i64;
+        Some(Decimal { negative, digits: out, len, exp: exp.saturating_sub(frac_len).saturating_add(trailing) })
     }
 }
 
