@@ -6,7 +6,7 @@
 //! the offending part precisely. [`EventError`] is raised for an event that is not a UTF-8 JSON
 //! object and names the byte offset.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 /// An invalid event pattern.
 ///
@@ -126,18 +126,7 @@ pub(crate) fn push_path_key(path: &mut String, key: &[u8]) {
         path.push_str(&text);
     } else {
         path.push('[');
-        path.push('"');
-        for c in text.chars() {
-            match c {
-                '"' => path.push_str("\\\""),
-                '\\' => path.push_str("\\\\"),
-                c if (c as u32) < 0x20 => {
-                    let _ = write!(path, "\\u{:04x}", c as u32);
-                }
-                c => path.push(c),
-            }
-        }
-        path.push('"');
+        crate::json::push_string(key, path);
         path.push(']');
     }
 }

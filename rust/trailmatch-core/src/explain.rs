@@ -8,16 +8,15 @@
 
 use std::fmt;
 
-use crate::automaton::{bit, solve, union, Absent};
+use crate::automaton::{fields_before, solve, Absent};
 use crate::error::{EventError, PatternError};
 use crate::ir::{Branch, CompiledPattern, Condition, Exclusion, Op};
 use crate::json::dom::{self, Document, NodeId, Value};
 use crate::json::scan::Ctx;
-use crate::pattern::{compile, push_json_string, Limits};
+use crate::pattern::{compile, Limits};
 use crate::value::casefold::{self, Anchor};
 use crate::value::ip;
 use crate::value::number::{comparable, order_key, NumberLiteral};
-use crate::value::wildcard::java_order;
 
 /// A leaf value of the event.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +33,7 @@ impl LeafValue {
         match self {
             LeafValue::Str(s) => {
                 let mut out = String::new();
-                push_json_string(s, &mut out);
+                crate::json::push_string(s, &mut out);
                 out
             }
             LeafValue::Num(n) => n.clone(),
@@ -158,13 +157,7 @@ fn explain_branch(branch: &Branch, leaves: &[EventLeaf], ctxs: &[Ctx]) -> Branch
         let path = String::from_utf8_lossy(&fc.path).into_owned();
         match &fc.condition {
             Condition::Absent => {
-                let before = branch
-                    .fields
-                    .iter()
-                    .filter(|f| matches!(f.condition, Condition::AnyOf(_)))
-                    .enumerate()
-                    .filter(|(_, f)| java_order(&f.path, &fc.path) == std::cmp::Ordering::Less)
-                    .fold([0u64; 4], |set, (i, _)| union(&set, &bit(i)));
+                let before = fields_before(branch, &fc.path);
                 let satisfied = if at_path.is_empty() {
                     true
                 } else if at_path.iter().any(|l| l.2 == 0) || before == [0u64; 4] {

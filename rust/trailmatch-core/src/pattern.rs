@@ -10,8 +10,6 @@
 //! EventBridge's reason text (see [`PatternError`]) plus the JSON path and byte offset of the
 //! offending part.
 
-use std::fmt::Write as _;
-
 use rustc_hash::FxHashSet;
 
 use crate::error::{push_path_key, PatternError};
@@ -774,7 +772,7 @@ fn render_into(doc: &Document, id: NodeId, out: &mut String) {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(n),
-        Value::String(s) => push_json_string(s, out),
+        Value::String(s) => crate::json::push_string(s, out),
         Value::Array(items) => {
             out.push('[');
             for (i, &item) in items.iter().enumerate() {
@@ -791,30 +789,11 @@ fn render_into(doc: &Document, id: NodeId, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                push_json_string(&m.key, out);
+                crate::json::push_string(&m.key, out);
                 out.push(':');
                 render_into(doc, m.value, out);
             }
             out.push('}');
         }
     }
-}
-
-/// Appends `s` (UTF-8) as a JSON string literal.
-pub(crate) fn push_json_string(s: &[u8], out: &mut String) {
-    out.push('"');
-    for c in String::from_utf8_lossy(s).chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }

@@ -72,6 +72,19 @@ fn prune(front: &mut Vec<Option2>) {
     *front = kept;
 }
 
+/// The positive fields of `branch` (numbered in order, absent ones skipped) whose paths sort
+/// before `path` in Java string order: the fields that constrain where an absent `path` may
+/// not appear.
+pub(crate) fn fields_before(branch: &crate::ir::Branch, path: &[u8]) -> Set {
+    branch
+        .fields
+        .iter()
+        .filter(|f| matches!(f.condition, crate::ir::Condition::AnyOf(_)))
+        .enumerate()
+        .filter(|(_, f)| crate::value::wildcard::java_order(&f.path, path) == std::cmp::Ordering::Less)
+        .fold([0u64; 4], |set, (i, _)| union(&set, &bit(i)))
+}
+
 /// An absent field: which positive fields sort before it, and where its leaves are.
 pub(crate) struct Absent {
     pub(crate) before: Set,

@@ -34,7 +34,7 @@
 //! not to the number of rules (see docs/ARCHITECTURE.md).
 
 mod consistency;
-pub(crate) use consistency::{bit, solve, union, Absent, Set};
+pub(crate) use consistency::{fields_before, solve, Absent, Set};
 pub(crate) mod field;
 
 use rustc_hash::FxHashMap;
@@ -47,7 +47,6 @@ use crate::pattern::{compile_rule, Limits};
 use crate::value::casefold;
 use crate::value::ip::{self, Ip};
 use crate::value::number::{comparable, order_key};
-use crate::value::wildcard::java_order;
 use field::{Effect, FieldMatcher, PredId};
 
 /// Handle of a rule in a [`Ruleset`]; valid until the rule is removed.
@@ -223,13 +222,7 @@ impl Ruleset {
                     self.absent_watch[path as usize] += 1;
                     absent.push(path);
                     absent_names.push(fc.path.clone());
-                    let before = branch
-                        .fields
-                        .iter()
-                        .filter(|f| matches!(f.condition, Condition::AnyOf(_)))
-                        .enumerate()
-                        .filter(|(_, f)| java_order(&f.path, &fc.path) == std::cmp::Ordering::Less)
-                        .fold([0u64; 4], |set, (i, _)| union(&set, &bit(i)));
+                    let before = fields_before(branch, &fc.path);
                     absent_before.push(before);
                 }
             }
