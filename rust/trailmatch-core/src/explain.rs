@@ -65,23 +65,29 @@ pub struct FieldReport {
 /// The verdict for one `$or` branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BranchReport {
+    /// One report per field condition, in pattern order.
     pub fields: Vec<FieldReport>,
     /// Every field holds, but only with values from different elements of one array.
     pub array_conflict: bool,
+    /// Whether this branch matches.
     pub matched: bool,
 }
 
 /// Why a pattern matched an event or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Explanation {
+    /// Whether the pattern matches (some branch does).
     pub matched: bool,
+    /// One report per `$or` branch.
     pub branches: Vec<BranchReport>,
 }
 
 /// Either input can be invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExplainError {
+    /// The pattern is invalid.
     Pattern(PatternError),
+    /// The event is not a UTF-8 JSON object.
     Event(EventError),
 }
 

@@ -36,7 +36,12 @@ pub enum Op {
     /// String matching a wildcard pattern with at least one star.
     Wildcard(Wildcard),
     /// Comparable number whose order key lies in `lo..=hi`.
-    NumericRange { lo: u64, hi: u64 },
+    NumericRange {
+        /// Smallest order key in the range.
+        lo: u64,
+        /// Largest order key in the range.
+        hi: u64,
+    },
     /// Any leaf value (`exists: true`).
     Exists,
     /// Any leaf value outside an exclusion set (`anything-but`).
@@ -79,7 +84,9 @@ pub enum Condition {
 /// A field path (keys joined with `.`) and its condition, plus where the condition came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldCondition {
+    /// The field path: keys joined with `.`.
     pub path: Box<[u8]>,
+    /// What must hold at the path.
     pub condition: Condition,
     /// The pattern text of each operator of `AnyOf`, in order (for explanations).
     pub sources: Vec<String>,
@@ -88,12 +95,14 @@ pub struct FieldCondition {
 /// A conjunction of field conditions, each on a distinct path.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Branch {
+    /// The conditions, all of which must hold.
     pub fields: Vec<FieldCondition>,
 }
 
 /// A compiled pattern: it matches an event when any branch does.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CompiledPattern {
+    /// The `$or` alternatives.
     pub branches: Vec<Branch>,
     /// Things EventBridge accepts but that are probably mistakes (for `rules lint`).
     pub warnings: Vec<String>,

@@ -26,6 +26,8 @@
 //! assert_eq!(rules.matches(event).unwrap(), vec!["console-login-no-mfa"]);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod automaton;
 pub mod error;
 pub mod explain;

@@ -894,7 +894,9 @@ pub fn test_event_pattern(pattern: &str, event: &[u8]) -> Result<bool, Error> {
 /// Either kind of input error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
+    /// The pattern is invalid.
     Pattern(PatternError),
+    /// The event is not a UTF-8 JSON object.
     Event(EventError),
 }
 

@@ -21,6 +21,7 @@ pub type NodeId = u32;
 /// One JSON value with the byte range it occupies in the source text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// The value.
     pub value: Value,
     /// Byte offset of the first character of the value.
     pub start: usize,
@@ -31,21 +32,28 @@ pub struct Node {
 /// An object member: decoded key, key offset, value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
+    /// The decoded key.
     pub key: Vec<u8>,
+    /// Byte offset of the key's opening quote.
     pub key_offset: usize,
+    /// The member's value.
     pub value: NodeId,
 }
 
 /// The kinds of JSON value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
     /// The literal text of the number, exactly as written.
     Number(Box<str>),
     /// Decoded string content (UTF-8; lone surrogates become `?`).
     String(Vec<u8>),
+    /// The elements, in order.
     Array(Vec<NodeId>),
+    /// The members, in order (duplicates kept).
     Object(Vec<Member>),
 }
 
@@ -66,7 +74,9 @@ impl Value {
 /// A parsed JSON text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
+    /// Every node; children refer to each other by index.
     pub nodes: Vec<Node>,
+    /// The top-level value.
     pub root: NodeId,
 }
 
@@ -86,20 +96,49 @@ impl Document {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyntaxErrorKind {
     /// `Unexpected character ('x' (code 120)): <expectation>`
-    UnexpectedChar { ch: char, expected: &'static str },
+    UnexpectedChar {
+        /// The character found.
+        ch: char,
+        /// What was expected instead.
+        expected: &'static str,
+    },
     /// `Unexpected character ('x' (code 120)) in numeric value: <what>`
-    NumberChar { ch: char, what: &'static str },
+    NumberChar {
+        /// The character found.
+        ch: char,
+        /// What is wrong with the number.
+        what: &'static str,
+    },
     /// `Unrecognized token 'foo': was expecting (JSON String, Number, ...)`
     UnrecognizedToken(String),
     /// `Unexpected end-of-input<what>`; `what` starts with `:` or ` in`.
     UnexpectedEof(&'static str),
     /// End of input inside an array or object that started at byte `start`.
-    Unclosed { container: &'static str, start: usize },
+    Unclosed {
+        /// `Array` or `Object`.
+        container: &'static str,
+        /// Byte offset of its opening bracket.
+        start: usize,
+    },
     /// A closing bracket of the wrong kind; `start` is where the open container began (`None`
     /// at the top level).
-    MismatchedClose { found: char, expected: char, container: &'static str, start: Option<usize> },
+    MismatchedClose {
+        /// The bracket found.
+        found: char,
+        /// The bracket that would close the open container.
+        expected: char,
+        /// `Array`, `Object` or `root`.
+        container: &'static str,
+        /// Byte offset of the open container's bracket.
+        start: Option<usize>,
+    },
     /// A control character inside a string.
-    IllegalControlChar { ch: char, in_name: bool },
+    IllegalControlChar {
+        /// The character.
+        ch: char,
+        /// In a key (Jackson says "name") rather than a string value.
+        in_name: bool,
+    },
     /// `\q` inside a string.
     BadEscape(char),
     /// `\u12` followed by a non-hex character.
@@ -119,7 +158,9 @@ pub enum SyntaxErrorKind {
 /// A JSON syntax error with its byte offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
+    /// What is wrong.
     pub kind: SyntaxErrorKind,
+    /// Byte offset of the problem.
     pub offset: usize,
 }
 

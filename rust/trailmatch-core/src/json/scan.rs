@@ -14,13 +14,18 @@ use super::dom::{decode_string_body, scan_number};
 use super::fields::{FieldNode, FieldTree, PathId, NO_SLOT};
 use crate::error::EventError;
 
-/// A leaf value handed to the sink. Strings are decoded (WTF-8); numbers are literal text.
+/// A leaf value handed to the sink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Leaf<'a> {
+    /// A string, decoded (UTF-8; lone surrogate escapes become `?`).
     Str(&'a [u8]),
+    /// A number: its literal text.
     Num(&'a [u8]),
+    /// `true`.
     True,
+    /// `false`.
     False,
+    /// `null`.
     Null,
 }
 
@@ -32,7 +37,9 @@ pub enum Leaf<'a> {
 /// smaller id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ctx {
+    /// The context the array sits in.
     pub parent: u32,
+    /// The array (numbered per event in document order).
     pub array: u32,
 }
 

@@ -11,14 +11,18 @@
 /// A parsed address. IPv4 and IPv6 are separate spaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Ip {
+    /// An IPv4 address (IPv4-mapped IPv6 addresses included).
     V4(u32),
+    /// An IPv6 address.
     V6(u128),
 }
 
 /// An inclusive address range of one family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IpRange {
+    /// First and last IPv4 address.
     V4(u32, u32),
+    /// First and last IPv6 address.
     V6(u128, u128),
 }
 
@@ -167,12 +171,19 @@ fn parse_groups(s: &[u8]) -> Option<Vec<u16>> {
 /// Why a `cidr` operand was rejected; `Display` gives event-ruler's reason text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CidrError {
+    /// Not exactly one `/`.
     OneSlashRequired,
+    /// The mask is not an integer.
     MaskNotInteger,
+    /// The mask is negative.
     MaskNegative,
+    /// An IPv4 mask of 32 or more.
     V4MaskTooLarge,
+    /// An IPv6 mask of 128 or more.
     V6MaskTooLarge,
+    /// The address has neither IPv4 nor IPv6 shape.
     Nonstandard(String),
+    /// The address has an address's shape but is invalid.
     Invalid(String),
 }
 
