@@ -5,7 +5,7 @@
 //! * **Paths** ([`FieldTree`]) — every field path some rule references, interned; the scanner
 //!   walks the event guided by this tree and skips everything else.
 //! * **Predicates** — a `(path, operator)` pair, shared by every rule that uses it. Each path's
-//!   predicates sit in one [`FieldMatcher`](field::FieldMatcher) that maps a leaf value to the
+//!   predicates sit in one `FieldMatcher` that maps a leaf value to the
 //!   predicates it satisfies without looking at the others.
 //! * **Branches** — a rule's `$or` alternatives, each a conjunction of field conditions. Each
 //!   branch has one *key* field, its most selective one; the predicates of the key field list
@@ -18,7 +18,7 @@
 //! this event, the branches it triggers become *candidates*. After the scan, a candidate
 //! matches if every other positive field has a satisfied predicate (a stamp lookup), its
 //! `exists: false` paths saw no leaf and, when its fields sit inside arrays, one leaf per field
-//! can be chosen array-consistently ([`consistency`]). Branches with no positive field (only
+//! can be chosen array-consistently (module `consistency`). Branches with no positive field (only
 //! `exists: false`) are checked directly.
 //!
 //! Triggering by one key field, not by every field, is what keeps the cost flat: a predicate
