@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 from trailmatch._core import Ruleset, __version__
+from trailmatch.cloudtrail import cloudtrail_to_eventbridge
 from trailmatch.errors import EventError, PatternError
 from trailmatch.patterns import Explanation, JSONInput, explain, test_event_pattern
 
@@ -28,6 +29,7 @@ __all__ = [
     "PatternError",
     "Ruleset",
     "__version__",
+    "cloudtrail_to_eventbridge",
     "explain",
     "test_event_pattern",
 ]

@@ -73,3 +73,61 @@ class Ruleset:
 
 def test_event_pattern(event_pattern: _JSON, event: _Event) -> bool: ...
 def explain(event_pattern: _JSON, event: _Event) -> tuple[bool, str, list[dict[str, Any]]]: ...
+
+class Replay:
+    """Rules deployed on buses in regions, replaying CloudTrail data (``trailmatch scan``'s
+    engine; most users want the CLI or :mod:`trailmatch.scan`).
+
+    Each record is matched on the default bus of its ``awsRegion``; ``ENABLED`` rules do not see
+    read-only management events; ``DISABLED`` rules are validated but match nothing.
+
+    Example:
+        >>> from trailmatch._core import Replay
+        >>> replay = Replay()
+        >>> replay.add_rule(0, "us-east-1", "default", "ENABLED", {"source": ["aws.iam"]})
+        >>> out = replay.process(b'{"Records": [{"eventSource": "iam.amazonaws.com", '
+        ...                      b'"awsRegion": "us-east-1", "eventID": "e1", "readOnly": false}]}')
+        >>> [(m[0], m[2]) for m in out["matches"]], out["stats"]["records"]
+        ([(0, [0])], 1)
+    """
+
+    def __init__(
+        self,
+        *,
+        read_only: Literal["flag", "name-prefix"] = "flag",
+        ids: Literal["deterministic", "random"] = "deterministic",
+        source_overrides: list[tuple[str, str]] | None = None,
+        vpce_detail_type: str | None = None,
+        default_account: str = "123456789012",
+        validation: Literal["full", "lazy"] = "full",
+        max_pattern_length: int = 2048,
+    ) -> None: ...
+    def add_rule(self, key: int, region: str, bus: str, state: str, event_pattern: _JSON) -> None:
+        """Add a rule under the caller's ``key``.
+
+        Raises:
+            PatternError: the pattern is invalid (also for ``DISABLED`` rules).
+            ValueError: ``state`` is not a rule state.
+        """
+    def __len__(self) -> int: ...
+    def process(self, data: bytes) -> dict[str, Any]:
+        """Replay one input (gzip or not; ``{"Records": [...]}``, an array or JSON Lines).
+
+        Returns ``{"matches": [(index, offset, keys, event_json, event_id, region)],
+        "errors": [(index | None, offset, message)], "stats": {...}}``; offsets are in the
+        decompressed input. The GIL is released throughout.
+        """
+    def process_file(self, path: str) -> dict[str, Any]:
+        """``process`` for a file read by Rust. Raises ``OSError`` if it cannot be read."""
+    def match_forwarded(self, region: str, bus: str, event: _Event) -> list[int]:
+        """Keys of the rules on ``bus`` in ``region`` that match an event forwarded there."""
+
+def cloudtrail_to_eventbridge(
+    record: _Event,
+    *,
+    read_only: str = "flag",
+    ids: str = "deterministic",
+    source_overrides: list[tuple[str, str]] | None = None,
+    vpce_detail_type: str | None = None,
+    default_account: str = "123456789012",
+) -> str: ...

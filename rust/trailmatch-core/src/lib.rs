@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod automaton;
+pub mod cloudtrail;
 pub mod error;
 pub mod explain;
 pub mod ir;

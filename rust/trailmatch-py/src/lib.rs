@@ -18,6 +18,8 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 use rayon::prelude::*;
 use trailmatch_core::{EventError, Limits, PatternError, RuleId, Scratch, Validation};
 
+mod replay;
+
 thread_local! {
     /// One matching scratch per thread (the Python thread, or a rayon worker).
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
@@ -132,6 +134,17 @@ fn pattern_bytes<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<
     Err(PyTypeError::new_err(format!("event pattern must be str, bytes or dict, not {}", obj.get_type().name()?)))
 }
 
+/// `"full"` or `"lazy"`.
+fn parse_validation(text: &str) -> PyResult<Validation> {
+    match text {
+        "full" => Ok(Validation::Full),
+        "lazy" => Ok(Validation::Lazy),
+        other => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "validation must be \"full\" or \"lazy\", not {other:?}"
+        ))),
+    }
+}
+
 /// A set of named EventBridge event patterns compiled into one automaton.
 #[pyclass(module = "trailmatch._core", name = "Ruleset")]
 struct PyRuleset {
@@ -156,15 +169,7 @@ impl PyRuleset {
         max_alternatives: usize,
         validation: &str,
     ) -> PyResult<Self> {
-        let validation = match validation {
-            "full" => Validation::Full,
-            "lazy" => Validation::Lazy,
-            other => {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                    "validation must be \"full\" or \"lazy\", not {other:?}"
-                )))
-            }
-        };
+        let validation = parse_validation(validation)?;
         let limits = Limits {
             max_pattern_chars: max_pattern_length,
             max_wildcard_complexity,
@@ -320,6 +325,8 @@ fn explain<'py>(
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRuleset>()?;
+    m.add_class::<replay::PyReplay>()?;
+    m.add_function(wrap_pyfunction!(replay::cloudtrail_to_eventbridge, m)?)?;
     m.add_function(wrap_pyfunction!(test_event_pattern, m)?)?;
     m.add_function(wrap_pyfunction!(explain, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -42,7 +42,7 @@ use rustc_hash::FxHashMap;
 use crate::error::{EventError, PatternError};
 use crate::ir::{CompiledPattern, Condition, Op};
 use crate::json::fields::{FieldTree, PathId};
-use crate::json::scan::{scan_with, Leaf, ScanScratch, Validation};
+use crate::json::scan::{scan_at, scan_with, Leaf, ScanScratch, Validation};
 use crate::pattern::{compile_rule, Limits};
 use crate::value::casefold;
 use crate::value::ip::{self, Ip};
@@ -107,6 +107,8 @@ struct RuleEntry {
 pub struct Ruleset {
     limits: Limits,
     validation: Validation,
+    /// A tree with no paths, to validate parts of events no rule reads.
+    empty: FieldTree,
     tree: FieldTree,
     fields: Vec<FieldMatcher>,
     preds: Vec<Option<Pred>>,
@@ -493,6 +495,49 @@ impl Ruleset {
             self.on_leaf(path, leaf, ctx, st);
         });
         result?;
+        self.finish(scratch, out);
+        Ok(())
+    }
+
+    /// Matches an event given in parts, without building it: top-level string `fields`, and
+    /// `detail`, an object's JSON text scanned in place as the value of the top-level key
+    /// `detail` (see [`Ruleset::matches_envelope`]). With full validation `detail` is validated
+    /// even when no rule reads it.
+    ///
+    /// # Errors
+    ///
+    /// An [`EventError`] if `detail` is not a JSON object.
+    pub fn matches_parts(
+        &self,
+        fields: &[(&[u8], &str)],
+        detail: &[u8],
+        scratch: &mut Scratch,
+        out: &mut Vec<RuleId>,
+    ) -> Result<(), EventError> {
+        out.clear();
+        let st = &mut scratch.state;
+        st.begin(self);
+        for &(key, value) in fields {
+            if let Some(path) = self.tree.child(FieldTree::ROOT, key).and_then(|n| self.tree.path_at(n)) {
+                self.on_leaf(path, Leaf::Str(value.as_bytes()), 0, st);
+            }
+        }
+        let mut sink = |path: PathId, leaf: Leaf<'_>, ctx: u32| self.on_leaf(path, leaf, ctx, st);
+        let result = match self.tree.child(FieldTree::ROOT, b"detail") {
+            Some(node) => scan_at(detail, &self.tree, node, self.validation, &mut scratch.scan, &mut sink),
+            None if self.validation == Validation::Full => {
+                scan_at(detail, &self.empty, FieldTree::ROOT, Validation::Full, &mut scratch.scan, &mut sink)
+            }
+            None => Ok(()),
+        };
+        result?;
+        self.finish(scratch, out);
+        Ok(())
+    }
+
+    /// After the leaves of an event: checks the candidates and the absent-only branches.
+    fn finish(&self, scratch: &mut Scratch, out: &mut Vec<RuleId>) {
+        let st = &mut scratch.state;
         let ctxs = &scratch.scan.ctxs;
         let gen = st.gen;
         let mut candidates = std::mem::take(&mut st.candidates);
@@ -536,7 +581,6 @@ impl Ruleset {
             out.sort_unstable_by_key(|&r| self.rules[r as usize].as_ref().map_or(0, |e| e.seq));
         }
         st.matched.clear();
-        Ok(())
     }
 
     /// Handles one leaf of a referenced path.

@@ -374,6 +374,87 @@ fn skip_value_lazy(text: &[u8], mut pos: usize) -> Result<usize, EventError> {
     }
 }
 
+/// Skips one JSON value starting at `pos` by its brackets and quotes only (no grammar
+/// check); returns the offset just past it. Used to split inputs into records quickly.
+///
+/// # Errors
+///
+/// An [`EventError`] if the value is cut off (unbalanced brackets, unterminated string).
+///
+/// # Example
+///
+/// ```
+/// use trailmatch_core::json::scan::skip_structure;
+///
+/// assert_eq!(skip_structure(br#"{"a": ["}"]} tail"#, 0).unwrap(), 12);
+/// assert!(skip_structure(br#"{"a": [1}"#, 0).is_err());
+/// ```
+pub fn skip_structure(text: &[u8], pos: usize) -> Result<usize, EventError> {
+    skip_value_lazy(text, pos)
+}
+
+/// Calls `f(key, value_start, value_end)` for each member of the object starting at `pos`
+/// (keys decoded), skipping values by structure, until `f` returns `false` or the object
+/// ends.
+///
+/// # Errors
+///
+/// An [`EventError`] if the object is malformed where it is read.
+///
+/// # Example
+///
+/// ```
+/// use trailmatch_core::json::scan::top_level_values;
+///
+/// let text = br#"{"a": {"x": 1}, "b": "y"}"#;
+/// let mut keys = Vec::new();
+/// top_level_values(text, 0, &mut |k, s, e| { keys.push((k.to_vec(), &text[s..e])); true }).unwrap();
+/// assert_eq!(keys, vec![(b"a".to_vec(), &br#"{"x": 1}"#[..]), (b"b".to_vec(), &br#""y""#[..])]);
+/// ```
+pub fn top_level_values(
+    text: &[u8],
+    pos: usize,
+    f: &mut impl FnMut(&[u8], usize, usize) -> bool,
+) -> Result<(), EventError> {
+    if text.get(pos) != Some(&b'{') {
+        return Err(unexpected(text, pos, "expected a JSON object"));
+    }
+    let mut pos = skip_ws(text, pos + 1);
+    if text.get(pos) == Some(&b'}') {
+        return Ok(());
+    }
+    let mut decoded = Vec::new();
+    loop {
+        if text.get(pos) != Some(&b'"') {
+            return Err(unexpected(text, pos, "expected a string key"));
+        }
+        let (end, escaped) = string_end(text, pos + 1)?;
+        let key: &[u8] = if escaped {
+            decoded.clear();
+            decode_string_body(text, pos + 1, &mut decoded)
+                .map_err(|e| EventError::new(e.kind.to_string(), e.offset))?;
+            &decoded
+        } else {
+            &text[pos + 1..end]
+        };
+        pos = skip_ws(text, end + 1);
+        if text.get(pos) != Some(&b':') {
+            return Err(unexpected(text, pos, "expected ':' after the key"));
+        }
+        let start = skip_ws(text, pos + 1);
+        let value_end = skip_value_lazy(text, start)?;
+        if !f(key, start, value_end) {
+            return Ok(());
+        }
+        pos = skip_ws(text, value_end);
+        match text.get(pos) {
+            Some(b',') => pos = skip_ws(text, pos + 1),
+            Some(b'}') => return Ok(()),
+            _ => return Err(unexpected(text, pos, "expected ',' or '}'")),
+        }
+    }
+}
+
 /// Sets a child's bit in the object frame at `index`. When that completes the frame (every
 /// referenced key seen), the frame's own bit is set in the enclosing object, and so on up.
 #[inline]
@@ -454,6 +535,39 @@ pub fn scan_with(
     scratch: &mut ScanScratch,
     sink: &mut impl FnMut(PathId, Leaf<'_>, u32),
 ) -> Result<(), EventError> {
+    scan_at(text, tree, FieldTree::ROOT, validation, scratch, sink)
+}
+
+/// [`scan_with`] for an object that sits at `start` in the field tree rather than at the top
+/// of the event: paths are reported as if the object were the value of that node (a CloudTrail
+/// record scanned as the `detail` of an EventBridge envelope that is never built).
+///
+/// # Errors
+///
+/// See [`scan`].
+///
+/// # Example
+///
+/// ```
+/// use trailmatch_core::json::fields::FieldTree;
+/// use trailmatch_core::json::scan::{scan_at, Validation, ScanScratch};
+///
+/// let mut tree = FieldTree::new();
+/// let name = tree.intern(b"detail.eventName");
+/// let detail = tree.child(FieldTree::ROOT, b"detail").unwrap();
+/// let mut seen = Vec::new();
+/// scan_at(br#"{"eventName": "CreateUser"}"#, &tree, detail, Validation::Full, &mut ScanScratch::default(),
+///         &mut |path, _, _| seen.push(path)).unwrap();
+/// assert_eq!(seen, vec![name]);
+/// ```
+pub fn scan_at(
+    text: &[u8],
+    tree: &FieldTree,
+    start: FieldNode,
+    validation: Validation,
+    scratch: &mut ScanScratch,
+    sink: &mut impl FnMut(PathId, Leaf<'_>, u32),
+) -> Result<(), EventError> {
     let lazy = validation == Validation::Lazy;
     if !lazy {
         if let Err(e) = simdutf8::compat::from_utf8(text) {
@@ -489,8 +603,8 @@ pub fn scan_with(
     }
     pos += 1;
     open += 1;
-    let full = tree.child_mask(FieldTree::ROOT).unwrap_or(0);
-    scratch.stack.push(Frame::Object { node: FieldTree::ROOT, ctx: 0, seen: 0, full, slot_in_parent: NO_SLOT });
+    let full = tree.child_mask(start).unwrap_or(0);
+    scratch.stack.push(Frame::Object { node: start, ctx: 0, seen: 0, full, slot_in_parent: NO_SLOT });
     // The parent bit an object value read next would set when it completes.
     let mut pending_slot;
     let mut state = State::ObjectStart;

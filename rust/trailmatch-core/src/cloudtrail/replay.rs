@@ -1,0 +1,511 @@
+//! Replaying CloudTrail data through rules deployed on EventBridge buses.
+//!
+//! A [`Replay`] holds the rules of a deployment by `(region, bus)`. CloudTrail delivers each
+//! record to the **default bus of the record's region** (`awsRegion`; global services such as
+//! IAM record `us-east-1`), so [`Replay::process`] matches each record against that bus only.
+//! Rules on custom buses see events only when a rule forwards them there
+//! ([`Replay::match_forwarded`]; forwarding itself is the caller's, one hop as EventBridge does).
+//!
+//! Rule states: `DISABLED` rules are not added; `ENABLED` rules do not see read-only management
+//! events (see [`ReadOnlyPolicy`](super::envelope::ReadOnlyPolicy)); rules in state
+//! `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS` see everything. One scan per event serves
+//! both: matches of `ENABLED` rules are dropped when the event is read-only.
+//!
+//! Rules are identified by caller-chosen `u32` keys.
+
+use rustc_hash::FxHashMap;
+
+use super::envelope::{view, Envelope, EnvelopeOptions, Event, Skip};
+use super::reader::{decode, Records};
+use crate::automaton::{RuleId, Ruleset, Scratch};
+use crate::error::{EventError, PatternError};
+use crate::json::scan::Validation;
+use crate::pattern::Limits;
+
+/// A rule's state, as EventBridge has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleState {
+    /// Sees every event except read-only management events from CloudTrail.
+    Enabled,
+    /// Sees nothing.
+    Disabled,
+    /// Sees every event (`ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`).
+    EnabledWithAllManagementEvents,
+}
+
+impl RuleState {
+    /// Parses `ENABLED`, `DISABLED` or `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use trailmatch_core::cloudtrail::replay::RuleState;
+    ///
+    /// assert_eq!(RuleState::parse("DISABLED"), Some(RuleState::Disabled));
+    /// assert_eq!(RuleState::parse("enabled"), None);
+    /// ```
+    pub fn parse(text: &str) -> Option<RuleState> {
+        match text {
+            "ENABLED" => Some(RuleState::Enabled),
+            "DISABLED" => Some(RuleState::Disabled),
+            "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS" => Some(RuleState::EnabledWithAllManagementEvents),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Bus {
+    rules: Ruleset,
+    /// Per rule id: the caller's key and whether the rule sees read-only events.
+    meta: Vec<(u32, bool)>,
+}
+
+/// What processing one input produced, besides statistics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item<'a> {
+    /// A record whose event matched rules of its region's default bus.
+    Match {
+        /// Index of the record in the input.
+        index: usize,
+        /// Byte offset of the record in the (decompressed) input.
+        offset: usize,
+        /// Keys of the matching rules, in the order they were added.
+        keys: &'a [u32],
+        /// The EventBridge event, as JSON.
+        event: &'a str,
+        /// The record's `eventID` (the event's `id` for EventBridge events).
+        event_id: &'a str,
+        /// The event's region.
+        region: &'a str,
+    },
+    /// A part of the input that could not be read or matched.
+    Error {
+        /// Index of the record, when the problem is one record.
+        index: Option<usize>,
+        /// Byte offset of the problem in the (decompressed) input.
+        offset: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Counts for one processed input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Bytes of (decompressed) input.
+    pub bytes: u64,
+    /// Whether the input was gzip-compressed.
+    pub gzip: bool,
+    /// Records read (malformed ones included).
+    pub records: u64,
+    /// Records that became (valid) events and were matched.
+    pub events: u64,
+    /// Events that were read-only management events (hidden from `ENABLED` rules).
+    pub read_only: u64,
+    /// Events that matched at least one rule.
+    pub matched_events: u64,
+    /// (event, rule) matches.
+    pub matches: u64,
+    /// Problems reported as [`Item::Error`].
+    pub errors: u64,
+    /// Records that produce no EventBridge event, by reason.
+    pub skipped: Vec<(Skip, u64)>,
+}
+
+impl Stats {
+    fn skip(&mut self, reason: Skip) {
+        match self.skipped.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, n)) => *n += 1,
+            None => self.skipped.push((reason, 1)),
+        }
+    }
+}
+
+/// Reusable per-thread working memory for [`Replay::process`].
+#[derive(Debug, Default)]
+pub struct ReplayScratch {
+    matching: Scratch,
+    ids: Vec<RuleId>,
+    keys: Vec<u32>,
+    json: String,
+}
+
+/// Rules deployed on buses in regions, ready to replay CloudTrail data.
+///
+/// # Example
+///
+/// ```
+/// use trailmatch_core::cloudtrail::replay::{Item, Replay, ReplayScratch, RuleState};
+///
+/// let mut replay = Replay::default();
+/// replay.add_rule(7, "us-east-1", "default", RuleState::Enabled, br#"{"source": ["aws.iam"]}"#).unwrap();
+/// let log = br#"{"Records": [
+///   {"eventSource": "iam.amazonaws.com", "eventName": "CreateUser", "awsRegion": "us-east-1", "eventID": "1"},
+///   {"eventSource": "iam.amazonaws.com", "eventName": "CreateUser", "awsRegion": "eu-west-1", "eventID": "2"}]}"#;
+/// let mut hits = Vec::new();
+/// let stats = replay.process(log, &mut ReplayScratch::default(), &mut |item| {
+///     if let Item::Match { index, keys, .. } = item {
+///         hits.push((index, keys.to_vec()));
+///     }
+/// });
+/// assert_eq!(hits, vec![(0, vec![7])]); // the eu-west-1 record goes to eu-west-1's bus
+/// assert_eq!(stats.records, 2);
+/// ```
+#[derive(Debug, Default)]
+pub struct Replay {
+    options: EnvelopeOptions,
+    validation: Validation,
+    limits: Limits,
+    buses: FxHashMap<(Box<str>, Box<str>), Bus>,
+}
+
+impl Replay {
+    /// A replay with these envelope options and event validation mode.
+    pub fn new(options: EnvelopeOptions, validation: Validation, limits: Limits) -> Self {
+        Replay { options, validation, limits, buses: FxHashMap::default() }
+    }
+
+    /// The envelope options.
+    pub fn options(&self) -> &EnvelopeOptions {
+        &self.options
+    }
+
+    /// Adds a rule on `bus` in `region` under the caller's `key`.
+    ///
+    /// # Errors
+    ///
+    /// A [`PatternError`] if the pattern is invalid (also for `DISABLED` rules, which are
+    /// validated but match nothing).
+    pub fn add_rule(
+        &mut self,
+        key: u32,
+        region: &str,
+        bus: &str,
+        state: RuleState,
+        pattern: &[u8],
+    ) -> Result<(), PatternError> {
+        let compiled = crate::pattern::compile_rule(Some(&key.to_string()), pattern, &self.limits)?;
+        if state == RuleState::Disabled {
+            return Ok(());
+        }
+        let bus = self.buses.entry((region.into(), bus.into())).or_insert_with(|| {
+            let mut rules = Ruleset::with_limits(self.limits.clone());
+            rules.set_validation(self.validation);
+            Bus { rules, meta: Vec::new() }
+        });
+        let id = bus.rules.add_compiled(&key.to_string(), compiled) as usize;
+        if bus.meta.len() <= id {
+            bus.meta.resize(id + 1, (0, false));
+        }
+        bus.meta[id] = (key, state == RuleState::EnabledWithAllManagementEvents);
+        Ok(())
+    }
+
+    /// Number of rules that can match something (not `DISABLED`).
+    pub fn len(&self) -> usize {
+        self.buses.values().map(|b| b.rules.len()).sum()
+    }
+
+    /// True if no rule can match anything.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keys of the rules of `bus` that `ids` name, dropping `ENABLED` rules for read-only
+    /// events.
+    fn keys(bus: &Bus, ids: &[RuleId], read_only: bool, keys: &mut Vec<u32>) {
+        keys.clear();
+        keys.extend(ids.iter().map(|&id| bus.meta[id as usize]).filter(|&(_, all)| all || !read_only).map(|(k, _)| k));
+    }
+
+    /// Matches one EventBridge event forwarded to `bus` in `region` (bus-to-bus delivery);
+    /// returns the keys of the matching rules.
+    ///
+    /// # Errors
+    ///
+    /// An [`EventError`] if the event is not a JSON object.
+    pub fn match_forwarded(
+        &self,
+        region: &str,
+        bus: &str,
+        event: &[u8],
+        scratch: &mut ReplayScratch,
+    ) -> Result<Vec<u32>, EventError> {
+        let Some(b) = self.buses.get(&(region.into(), bus.into())) else { return Ok(Vec::new()) };
+        let read_only = match view(event, &self.options)? {
+            Event::EventBridge { read_only, .. } => read_only,
+            Event::CloudTrail(env) => env.read_only,
+            Event::Skipped(_) => false,
+        };
+        b.rules.matches_with(event, &mut scratch.matching, &mut scratch.ids)?;
+        let mut keys = Vec::new();
+        Self::keys(b, &scratch.ids, read_only, &mut keys);
+        Ok(keys)
+    }
+
+    /// Reads `data` (any layout of [`reader`](super::reader), gzip or not), matches each record
+    /// on its region's default bus, and reports matches and problems to `sink`.
+    pub fn process(&self, data: &[u8], scratch: &mut ReplayScratch, sink: &mut impl FnMut(Item<'_>)) -> Stats {
+        let decoded = decode(data);
+        let mut stats = Stats { bytes: decoded.bytes.len() as u64, gzip: decoded.gzip, ..Stats::default() };
+        for record in Records::new(&decoded.bytes) {
+            let record = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    stats.errors += 1;
+                    if e.index.is_some() {
+                        stats.records += 1;
+                    }
+                    sink(Item::Error { index: e.index, offset: e.offset, message: e.message });
+                    continue;
+                }
+            };
+            stats.records += 1;
+            let mut fail = |stats: &mut Stats, e: EventError| {
+                stats.errors += 1;
+                sink(Item::Error {
+                    index: Some(record.index),
+                    offset: record.offset + e.offset(),
+                    message: format!("record {}: {}", record.index, e),
+                });
+            };
+            let event = match view(record.bytes, &self.options) {
+                Ok(event) => event,
+                Err(e) => {
+                    fail(&mut stats, e);
+                    continue;
+                }
+            };
+            // With full validation, a record no rule reads is still checked, so a malformed one
+            // is reported rather than silently skipped.
+            let unread_is_valid = |stats: &mut Stats, fail: &mut dyn FnMut(&mut Stats, EventError)| {
+                if self.validation == Validation::Full {
+                    if let Err(e) = crate::json::scan::scan(
+                        record.bytes,
+                        &crate::json::fields::FieldTree::new(),
+                        &mut crate::json::scan::ScanScratch::default(),
+                        &mut |_, _, _| {},
+                    ) {
+                        fail(stats, e);
+                        return false;
+                    }
+                }
+                true
+            };
+            let (region, read_only, event_id) = match &event {
+                Event::Skipped(reason) => {
+                    if unread_is_valid(&mut stats, &mut fail) {
+                        stats.skip(*reason);
+                    }
+                    continue;
+                }
+                Event::CloudTrail(env) => (env.region.clone(), env.read_only, env.event_id.clone()),
+                Event::EventBridge { region, read_only, event_id } => (region.clone(), *read_only, event_id.clone()),
+            };
+            let Some(bus) = self.buses.get(&(region.as_ref().into(), "default".into())) else {
+                if unread_is_valid(&mut stats, &mut fail) {
+                    stats.events += 1;
+                    stats.read_only += u64::from(read_only);
+                }
+                continue;
+            };
+            let result = match &event {
+                Event::CloudTrail(env) => bus.rules.matches_envelope(env, &mut scratch.matching, &mut scratch.ids),
+                _ => bus.rules.matches_with(record.bytes, &mut scratch.matching, &mut scratch.ids),
+            };
+            if let Err(e) = result {
+                fail(&mut stats, e);
+                continue;
+            }
+            stats.events += 1;
+            stats.read_only += u64::from(read_only);
+            let ReplayScratch { ids, keys, json, .. } = scratch;
+            Self::keys(bus, ids, read_only, keys);
+            if keys.is_empty() {
+                continue;
+            }
+            stats.matched_events += 1;
+            stats.matches += keys.len() as u64;
+            json.clear();
+            match &event {
+                Event::CloudTrail(env) => env.write_json(json),
+                _ => json.push_str(&String::from_utf8_lossy(record.bytes)),
+            }
+            sink(Item::Match {
+                index: record.index,
+                offset: record.offset,
+                keys,
+                event: json,
+                event_id: &event_id,
+                region: &region,
+            });
+        }
+        if let Some(message) = decoded.error {
+            stats.errors += 1;
+            sink(Item::Error { index: None, offset: decoded.bytes.len(), message });
+        }
+        stats
+    }
+}
+
+/// The EventBridge event for one CloudTrail record, as JSON (`None` if CloudTrail would not
+/// deliver it, with the reason).
+///
+/// # Errors
+///
+/// An [`EventError`] if the record is not a JSON object.
+///
+/// # Example
+///
+/// ```
+/// use trailmatch_core::cloudtrail::envelope::EnvelopeOptions;
+/// use trailmatch_core::cloudtrail::replay::to_eventbridge;
+///
+/// let json = to_eventbridge(br#"{"eventSource": "s3.amazonaws.com", "awsRegion": "eu-west-1"}"#,
+///                           &EnvelopeOptions::default()).unwrap().unwrap();
+/// assert!(json.contains(r#""source":"aws.s3""#) && json.contains(r#""region":"eu-west-1""#));
+/// ```
+pub fn to_eventbridge(record: &[u8], options: &EnvelopeOptions) -> Result<Result<String, Skip>, EventError> {
+    // Validate the whole record, as EventBridge would only ever see valid JSON.
+    crate::json::scan::scan(
+        record,
+        &crate::json::fields::FieldTree::new(),
+        &mut crate::json::scan::ScanScratch::default(),
+        &mut |_, _, _| {},
+    )?;
+    Ok(match view(record, options)? {
+        Event::CloudTrail(env) => {
+            let mut json = String::with_capacity(env.json_len());
+            env.write_json(&mut json);
+            Ok(json)
+        }
+        Event::EventBridge { .. } => Ok(String::from_utf8_lossy(record).into_owned()),
+        Event::Skipped(reason) => Err(reason),
+    })
+}
+
+impl Ruleset {
+    /// [`matches_with`](Ruleset::matches_with) for the EventBridge event of a CloudTrail record,
+    /// without building it: the envelope's fields are matched as values and the record is
+    /// scanned in place as `detail`.
+    ///
+    /// # Errors
+    ///
+    /// An [`EventError`] if the record (the `detail`) is not a JSON object.
+    pub fn matches_envelope(
+        &self,
+        envelope: &Envelope<'_>,
+        scratch: &mut Scratch,
+        out: &mut Vec<RuleId>,
+    ) -> Result<(), EventError> {
+        self.matches_parts(&envelope.fields(), envelope.detail, scratch, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(region: &str, name: &str, read_only: bool) -> String {
+        format!(
+            r#"{{"eventSource": "iam.amazonaws.com", "eventName": "{name}", "awsRegion": "{region}", "eventID": "{name}-{region}",
+                "readOnly": {read_only}, "managementEvent": true, "eventType": "AwsApiCall", "recipientAccountId": "111122223333"}}"#
+        )
+    }
+
+    type Run = (Vec<(usize, Vec<u32>)>, Vec<String>, Stats);
+
+    fn run(replay: &Replay, data: &str) -> Run {
+        let mut matches = Vec::new();
+        let mut errors = Vec::new();
+        let stats = replay.process(data.as_bytes(), &mut ReplayScratch::default(), &mut |item| match item {
+            Item::Match { index, keys, .. } => matches.push((index, keys.to_vec())),
+            Item::Error { message, .. } => errors.push(message),
+        });
+        (matches, errors, stats)
+    }
+
+    #[test]
+    fn rule_states_and_read_only_events() {
+        let mut r = Replay::default();
+        let p = br#"{"source": ["aws.iam"], "detail-type": ["AWS API Call via CloudTrail"]}"#;
+        r.add_rule(1, "us-east-1", "default", RuleState::Enabled, p).unwrap();
+        r.add_rule(2, "us-east-1", "default", RuleState::EnabledWithAllManagementEvents, p).unwrap();
+        r.add_rule(3, "us-east-1", "default", RuleState::Disabled, p).unwrap();
+        r.add_rule(4, "us-east-1", "receiver", RuleState::EnabledWithAllManagementEvents, p).unwrap();
+        assert!(r.add_rule(5, "us-east-1", "default", RuleState::Disabled, br#"{"a": "x"}"#).is_err());
+        let data = format!("{}\n{}\n", record("us-east-1", "GetUser", true), record("us-east-1", "CreateUser", false));
+        let (matches, errors, stats) = run(&r, &data);
+        assert_eq!(matches, vec![(0, vec![2]), (1, vec![1, 2])]);
+        assert!(errors.is_empty());
+        assert_eq!(
+            (stats.records, stats.events, stats.read_only, stats.matched_events, stats.matches),
+            (2, 2, 1, 2, 3)
+        );
+    }
+
+    #[test]
+    fn forwarded_events_match_on_their_bus() {
+        let mut r = Replay::default();
+        r.add_rule(
+            4,
+            "ap-northeast-1",
+            "receiver",
+            RuleState::Enabled,
+            br#"{"detail": {"eventName": ["CreateUser"]}}"#,
+        )
+        .unwrap();
+        let env = to_eventbridge(record("us-east-1", "CreateUser", false).as_bytes(), &EnvelopeOptions::default())
+            .unwrap()
+            .unwrap();
+        let mut s = ReplayScratch::default();
+        assert_eq!(r.match_forwarded("ap-northeast-1", "receiver", env.as_bytes(), &mut s).unwrap(), vec![4]);
+        assert!(r.match_forwarded("us-east-1", "receiver", env.as_bytes(), &mut s).unwrap().is_empty());
+        // ENABLED rules on the receiver do not see read-only events either.
+        let ro = to_eventbridge(record("us-east-1", "CreateUser", true).as_bytes(), &EnvelopeOptions::default())
+            .unwrap()
+            .unwrap();
+        assert!(r.match_forwarded("ap-northeast-1", "receiver", ro.as_bytes(), &mut s).unwrap().is_empty());
+    }
+
+    #[test]
+    fn envelope_view_matches_like_the_built_event() {
+        let mut r = Ruleset::new();
+        r.add(
+            "a",
+            r#"{"source": ["aws.iam"], "account": ["111122223333"], "detail": {"eventName": [{"prefix": "Create"}]}}"#,
+        )
+        .unwrap();
+        r.add("b", r#"{"detail-type": [{"wildcard": "AWS API * CloudTrail"}], "resources": [{"exists": false}]}"#)
+            .unwrap();
+        r.add("c", r#"{"region": ["eu-west-1"]}"#).unwrap();
+        let rec = record("us-east-1", "CreateUser", false);
+        let Event::CloudTrail(env) = view(rec.as_bytes(), &EnvelopeOptions::default()).unwrap() else { panic!() };
+        let (mut s, mut out) = (Scratch::default(), Vec::new());
+        r.matches_envelope(&env, &mut s, &mut out).unwrap();
+        let mut json = String::new();
+        env.write_json(&mut json);
+        let mut built = Vec::new();
+        r.matches_with(json.as_bytes(), &mut s, &mut built).unwrap();
+        assert_eq!(out, built);
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn malformed_records_and_skips_are_counted() {
+        let mut r = Replay::default();
+        r.add_rule(1, "us-east-1", "default", RuleState::Enabled, br#"{"source": ["aws.iam"]}"#).unwrap();
+        let data = format!(
+            "{}\n{{\"eventSource\": tru}}\n{{\"eventName\": \"NoSource\"}}\n{}\n",
+            record("us-east-1", "A", false),
+            record("us-east-1", "B", false)
+        );
+        let (matches, errors, stats) = run(&r, &data);
+        assert_eq!(matches.iter().map(|m| m.0).collect::<Vec<_>>(), vec![0, 3]);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("record 1:"));
+        assert_eq!(stats.skipped, vec![(Skip::NoEventSource, 1)]);
+        assert_eq!(stats.records, 4);
+    }
+}
