@@ -6,15 +6,28 @@ import ast
 import doctest
 import importlib
 import importlib.resources
+import pkgutil
 
 import pytest
 
+import trailmatch
 
-@pytest.mark.parametrize("module", ["trailmatch", "trailmatch.errors", "trailmatch.patterns", "trailmatch.cli"])
+#: Every module of the package (the extension module's examples live in _core.pyi).
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(trailmatch.__path__, "trailmatch.")
+    if not m.name.endswith(("__main__", "._core"))
+)
+#: Internal helpers without a public API of their own.
+WITHOUT_EXAMPLES = {"trailmatch.rules.common"}
+
+
+@pytest.mark.parametrize("module", ["trailmatch", *MODULES])
 def test_docstring_examples(module: str) -> None:
     mod = importlib.import_module(module)
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0, f"{module} has no examples"
+    if module not in WITHOUT_EXAMPLES:
+        assert result.attempted > 0, f"{module} has no examples"
     assert result.failed == 0
 
 

@@ -1,4 +1,4 @@
-"""trailmatch: Amazon EventBridge event patterns, matched offline at hardware speed.
+"""trailmatch: Amazon EventBridge rules over CloudTrail, tested and replayed offline at hardware speed.
 
 The engine is written in Rust (``trailmatch._core``); this package is its Python face.
 
@@ -21,6 +21,7 @@ from trailmatch._core import Ruleset, __version__
 from trailmatch.cloudtrail import cloudtrail_to_eventbridge
 from trailmatch.errors import EventError, PatternError
 from trailmatch.patterns import Explanation, JSONInput, explain, test_event_pattern
+from trailmatch.transform import TransformError, transform_input
 
 __all__ = [
     "EventError",
@@ -28,8 +29,10 @@ __all__ = [
     "JSONInput",
     "PatternError",
     "Ruleset",
+    "TransformError",
     "__version__",
     "cloudtrail_to_eventbridge",
     "explain",
     "test_event_pattern",
+    "transform_input",
 ]

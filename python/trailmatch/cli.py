@@ -136,7 +136,9 @@ def _source_name(value: str, option: str) -> str:
     return option
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    """Exits with status 2 and the usage on a usage error."""
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -144,12 +146,12 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``trailmatch`` command."""
-    parser = _Parser(
+    parser = Parser(
         prog="trailmatch",
-        description="Test, explain and replay Amazon EventBridge event patterns offline.",
+        description="Test, explain and replay Amazon EventBridge rules over CloudTrail logs, offline.",
     )
     parser.add_argument("--version", action="version", version=f"trailmatch {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
 
     test = commands.add_parser(
@@ -171,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--event", required=True, metavar="E", help="event JSON or file://path")
     exp.add_argument("--json", action="store_true", help="print the explanation as JSON")
     exp.set_defaults(run=_cmd_explain)
+
+    from trailmatch import cli_scan  # imported here: cli_scan imports this module
+
+    cli_scan.register(commands)
     return parser
 
 

@@ -181,7 +181,14 @@ impl PyReplay {
         })?;
         match result {
             Ok((items, stats)) => Self::to_python(py, items, &stats),
-            Err(e) => Err(PyErr::from(e)),
+            Err(e) => {
+                // OSError(errno, strerror, filename): Python picks the subclass
+                // (FileNotFoundError, PermissionError, ...) from the errno.
+                let text = e.to_string();
+                let strerror = text.split(" (os error").next().unwrap_or(&text).to_owned();
+                let errno = e.raw_os_error().unwrap_or(0);
+                Err(pyo3::exceptions::PyOSError::new_err((errno, strerror, path)))
+            }
         }
     }
 

@@ -13,6 +13,8 @@
 //!
 //! Rules are identified by caller-chosen `u32` keys.
 
+use std::fmt::Write as _;
+
 use rustc_hash::FxHashMap;
 
 use super::envelope::{view, Envelope, EnvelopeOptions, Event, Skip};
@@ -249,9 +251,15 @@ impl Replay {
     pub fn process(&self, data: &[u8], scratch: &mut ReplayScratch, sink: &mut impl FnMut(Item<'_>)) -> Stats {
         let decoded = decode(data);
         let mut stats = Stats { bytes: decoded.bytes.len() as u64, gzip: decoded.gzip, ..Stats::default() };
+        let mut lost_record = None;
         for record in Records::new(&decoded.bytes) {
             let record = match record {
                 Ok(r) => r,
+                // A record cut off by damaged gzip data is reported with the damage, once.
+                Err(e) if decoded.error.is_some() && e.offset >= decoded.bytes.len() => {
+                    lost_record = e.index;
+                    continue;
+                }
                 Err(e) => {
                     stats.errors += 1;
                     if e.index.is_some() {
@@ -341,9 +349,12 @@ impl Replay {
                 region: &region,
             });
         }
-        if let Some(message) = decoded.error {
+        if let Some(mut message) = decoded.error {
             stats.errors += 1;
-            sink(Item::Error { index: None, offset: decoded.bytes.len(), message });
+            if let Some(index) = lost_record {
+                let _ = write!(message, "; record {index}, cut there, and everything after it are lost");
+            }
+            sink(Item::Error { index: lost_record, offset: decoded.bytes.len(), message });
         }
         stats
     }

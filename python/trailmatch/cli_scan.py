@@ -1,0 +1,370 @@
+"""``trailmatch scan``, ``trailmatch rules lint`` and ``trailmatch rules show``.
+
+``scan`` exit status: 0 when everything was read and every delivery succeeded; 1 when the scan
+ran to the end but some input could not be read (malformed records, truncated files) or some
+deliveries failed (see the dead-letter spool); 2 for usage errors and rules that cannot be
+deployed. ``rules lint``: 0 no findings, 1 findings, 2 unreadable rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from trailmatch import model
+from trailmatch.cli import InputError, Parser
+from trailmatch.dispatch import Dispatcher, InvalidDestination, StdoutDestination
+from trailmatch.lint import lint
+from trailmatch.rules import RulesError, load_rules
+from trailmatch.scan import Progress, ScanError, Scanner, bus_of, print_problem, render_summary
+from trailmatch.sources import SourceError, expand
+from trailmatch.state import StateError, StateStore
+from trailmatch.transform import TransformError, payload_for
+
+__all__ = ["load_deployment", "register", "split_rules_argument"]
+
+_REGIONS = re.compile(r"[a-z]{2,}(-[a-z]+)+-[0-9]+(,[a-z]{2,}(-[a-z]+)+-[0-9]+)*")
+_DEFAULT_DLQ = "trailmatch-dead-letters.jsonl"
+
+
+def split_rules_argument(value: str) -> tuple[str, list[str] | None]:
+    """``FILE[@REGION[,REGION...]]`` → ``(FILE, regions or None)``.
+
+    Example:
+        >>> split_rules_argument("sender.yaml@us-east-1,eu-west-1")
+        ('sender.yaml', ['us-east-1', 'eu-west-1'])
+        >>> split_rules_argument("me@example/rules.yaml")
+        ('me@example/rules.yaml', None)
+    """
+    head, sep, tail = value.rpartition("@")
+    if sep and head and _REGIONS.fullmatch(tail):
+        return head, tail.split(",")
+    return value, None
+
+
+def _parameters(values: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InputError(f"--parameter {item!r}: write Name=Value (e.g. --parameter Email=sec@example.com)")
+        out[name] = value
+    return out
+
+
+def _overrides(values: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise InputError(
+                f"--source-override {item!r}: write EVENTSOURCE=SOURCE (e.g. monitoring.amazonaws.com=aws.cloudwatch)"
+            )
+        out[name] = value
+    return out
+
+
+def load_deployment(args: argparse.Namespace) -> model.Deployment:
+    """The deployment of every ``--rules`` file, deployed in its regions.
+
+    Raises:
+        InputError: a rules file cannot be read or deployed (the message names file and line).
+    """
+    regions = args.region or None
+    parameters = _parameters(args.parameter or [])
+    deployment = model.Deployment()
+    for item in args.rules:
+        path, file_regions = split_rules_argument(item)
+        try:
+            deployment.extend(
+                load_rules(path, regions=file_regions or regions, account=args.account, parameters=parameters)
+            )
+        except RulesError as e:
+            raise InputError(str(e)) from e
+    return deployment
+
+
+class _DryRun:
+    """Prints ``{"rule", "target", "payload"}`` lines instead of delivering."""
+
+    def __init__(self, stream: TextIO, stderr: TextIO) -> None:
+        self.stream = stream
+        self.stderr = stderr
+        self.counts: dict[str, Counter[str]] = {}
+
+    def __call__(self, rule: model.Rule, target: model.Target, event: dict[str, Any], event_id: str) -> None:
+        counts = self.counts.setdefault(rule.arn, Counter())
+        try:
+            payload = payload_for(target, rule, event, event.get("time"))
+        except TransformError as e:
+            counts["invalid"] += 1
+            self.stderr.write(f"trailmatch: rule {rule.name} target {target.id} event {event_id}: {e}\n")
+            return
+        try:
+            value: Any = json.loads(payload)
+        except ValueError:
+            value = payload
+        line = {"rule": rule.name, "target": target.id, "payload": value}
+        self.stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+        counts["dry-run"] += 1
+
+
+def _by_rule(dispatcher: Dispatcher) -> dict[str, Counter[str]]:
+    out: dict[str, Counter[str]] = {}
+    for key, n in dispatcher.summary().items():
+        out.setdefault(key.rule, Counter())[key.outcome] += n
+    return out
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    deployment = load_deployment(args)
+    for warning in deployment.warnings:
+        print(f"trailmatch: warning: {warning}", file=sys.stderr)
+    try:
+        scanner = Scanner(
+            deployment,
+            read_only=args.read_only_rule,
+            ids=args.ids,
+            source_overrides=_overrides(args.source_override or []),
+            vpce_detail_type=args.vpce_detail_type,
+            validation=args.validation,
+            threads=args.threads,
+        )
+    except ScanError as e:
+        raise InputError(str(e)) from e
+    try:
+        expanded = expand(args.paths, s3_endpoint_url=args.s3_endpoint_url)
+    except SourceError as e:
+        raise InputError(str(e)) from e
+    sizes = [s.size for s in expanded.sources]
+    total_bytes = sum(s for s in sizes if s is not None) if all(s is not None for s in sizes) else None
+    show_progress = args.progress if args.progress is not None else len(expanded.sources) > 1
+    progress = Progress(
+        sys.stderr if show_progress else None,
+        total_files=len(expanded.sources),
+        total_bytes=total_bytes,
+        force=args.progress is True,
+    )
+    state: StateStore | None = None
+    dispatcher: Dispatcher | None = None
+    try:
+        if args.dry_run:
+            dry = _DryRun(sys.stdout, sys.stderr)
+            summary = scanner.scan(
+                expanded.sources,
+                dry,
+                progress=progress,
+                on_problem=print_problem(sys.stderr),
+                ignored=expanded.ignored,
+            )
+            deliveries = dry.counts
+            failed = 0
+        else:
+            if args.state:
+                try:
+                    state = StateStore(args.state)
+                except StateError as e:
+                    raise InputError(f"--state {args.state}: {e}") from e
+            dispatcher = Dispatcher(deployment, state=state, dlq_path=args.dlq, stdout=sys.stdout, stderr=sys.stderr)
+            problems = dispatcher.problems()
+            if problems:
+                raise InputError("targets whose destination cannot be used:\n  " + "\n  ".join(problems))
+            d = dispatcher
+
+            def deliver(rule: model.Rule, target: model.Target, event: dict[str, Any], event_id: str) -> None:
+                d.deliver(rule, target, event, event_id=event_id)
+
+            summary = scanner.scan(
+                expanded.sources,
+                deliver,
+                progress=progress,
+                on_problem=print_problem(sys.stderr),
+                ignored=expanded.ignored,
+            )
+            deliveries = _by_rule(dispatcher)
+            failed = sum(c["failed"] + c["invalid"] for c in deliveries.values())
+    finally:
+        progress.close()
+        if dispatcher is not None:
+            dispatcher.close()
+        if state is not None:
+            state.close()
+    if not args.quiet:
+        print(render_summary(summary, deployment.rules, deliveries), file=sys.stderr)
+        if failed and not args.dry_run:
+            print(f"Failed deliveries: {failed:,} (dead letters in {args.dlq})", file=sys.stderr)
+    if args.summary_json:
+        doc = summary.to_dict()
+        doc["outcomes"] = {arn: dict(sorted(c.items())) for arn, c in sorted(deliveries.items())}
+        with open(args.summary_json, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
+    return 1 if summary.errors or failed else 0
+
+
+def _cmd_lint(args: argparse.Namespace) -> int:
+    deployment = load_deployment(args)
+    findings = lint(deployment)
+    for finding in findings:
+        print(finding)
+    n = len(findings)
+    files = len(args.rules)
+    print(
+        f"{n} finding{'s' if n != 1 else ''} in {len(deployment.rules)} rule"
+        f"{'s' if len(deployment.rules) != 1 else ''} from {files} file{'s' if files != 1 else ''}",
+        file=sys.stderr,
+    )
+    return 1 if findings else 0
+
+
+def _destination(dispatcher: Dispatcher, rule: model.Rule, target: model.Target) -> str:
+    bus = bus_of(target.arn)
+    if bus is not None:
+        return f"forward to bus {bus[1]} in {bus[0]}"
+    d = dispatcher.destination_for(rule, target)
+    if isinstance(d, InvalidDestination):
+        return f"UNUSABLE: {d.reason}"
+    if isinstance(d, StdoutDestination) and d.unbound:
+        return "stdout (unbound)"
+    return d.description
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    deployment = load_deployment(args)
+    with Dispatcher(deployment, stdout=sys.stdout) as dispatcher:
+        if args.json:
+            doc = {
+                "rules": [
+                    {
+                        "name": r.name,
+                        "arn": r.arn,
+                        "region": r.region,
+                        "bus": r.bus,
+                        "state": r.state,
+                        "event_pattern": json.loads(r.event_pattern),
+                        "location": str(r.location) if r.location else None,
+                        "targets": [
+                            {"id": t.id, "arn": t.arn, "destination": _destination(dispatcher, r, t)} for t in r.targets
+                        ],
+                    }
+                    for r in deployment.rules
+                ],
+                "buses": [{"name": b.name, "region": b.region, "arn": b.arn} for b in deployment.buses],
+                "topics": [
+                    {
+                        "arn": t.arn,
+                        "subscriptions": [{"protocol": s.protocol, "endpoint": s.endpoint} for s in t.subscriptions],
+                    }
+                    for t in deployment.topics
+                ],
+                "unsupported": [{"logical_id": u.logical_id, "type": u.type} for u in deployment.unsupported],
+                "warnings": deployment.warnings,
+            }
+            print(json.dumps(doc, indent=2, ensure_ascii=False))
+            return 0
+        for r in deployment.rules:
+            where = f"  ({r.location})" if r.location else ""
+            print(f"rule {r.name}  {r.region}/{r.bus}  {r.state}{where}")
+            print(f"  pattern  {json.dumps(json.loads(r.event_pattern), ensure_ascii=False)}")
+            for t in r.targets:
+                print(f"  target   {t.id}  {t.arn}  -> {_destination(dispatcher, r, t)}")
+        for b in deployment.buses:
+            print(f"bus {b.name}  {b.region}  {b.arn}")
+        for topic in deployment.topics:
+            subs = ", ".join(f"{s.protocol}:{s.endpoint}" for s in topic.subscriptions) or "no subscriptions"
+            print(f"topic {topic.arn}  ({subs})")
+        for u in deployment.unsupported:
+            print(f"not modelled: {u.logical_id} ({u.type})")
+        for w in deployment.warnings:
+            print(f"warning: {w}")
+    return 0
+
+
+def _rules_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
+    if positional:
+        p.add_argument("rules", nargs="+", metavar="FILE[@REGION[,REGION...]]", help="rules files")
+    else:
+        p.add_argument(
+            "--rules",
+            action="append",
+            required=True,
+            metavar="FILE[@REGION[,REGION...]]",
+            help="a CloudFormation template, AWS CLI output or native rules file, deployed like a stack in each "
+            "region after '@' (else each --region); repeatable",
+        )
+    p.add_argument(
+        "--region", action="append", metavar="R", help="deploy in this region (repeatable; default us-east-1)"
+    )
+    p.add_argument("--account", metavar="ID", help="account id of the deployment (AWS::AccountId)")
+    p.add_argument("--parameter", action="append", metavar="Name=Value", help="template parameter (repeatable)")
+
+
+def register(commands: Any) -> None:
+    """Adds ``scan`` and ``rules`` to the ``trailmatch`` sub-command parsers."""
+    scan = commands.add_parser(
+        "scan",
+        help="replay CloudTrail logs through EventBridge rules and deliver what matches",
+        description="Reads CloudTrail log files (.json, .json.gz, JSON Lines, arrays; directories, globs, "
+        "'-' for stdin, s3://bucket/prefix), matches every record on its region's default bus, forwards to "
+        "buses, and delivers to each target's destination. A summary goes to stderr.",
+    )
+    _rules_options(scan, positional=False)
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="files, directories, globs, '-' or s3://bucket/prefix")
+    scan.add_argument("--dry-run", action="store_true", help='print {"rule","target","payload"} lines; send nothing')
+    scan.add_argument("--state", metavar="FILE", help="SQLite state file: deliveries already made are not repeated")
+    scan.add_argument(
+        "--dlq", default=_DEFAULT_DLQ, metavar="FILE", help=f"dead-letter spool (JSON Lines; default {_DEFAULT_DLQ})"
+    )
+    scan.add_argument(
+        "--read-only-rule",
+        choices=["flag", "name-prefix"],
+        default="flag",
+        help="what ENABLED rules treat as read-only: the record's readOnly flag (default) or Get*/List*/Describe*",
+    )
+    scan.add_argument(
+        "--source-override",
+        action="append",
+        metavar="EVENTSOURCE=SOURCE",
+        help="envelope source for an eventSource (e.g. monitoring.amazonaws.com=aws.cloudwatch)",
+    )
+    scan.add_argument("--vpce-detail-type", metavar="TEXT", help="deliver AwsVpceEvent records with this detail-type")
+    scan.add_argument(
+        "--ids",
+        choices=["deterministic", "random"],
+        default="deterministic",
+        help="envelope id: UUIDv5 of eventID (default, reproducible) or random as AWS",
+    )
+    scan.add_argument("--validation", choices=["full", "lazy"], default="full", help="JSON validation of records")
+    scan.add_argument("--threads", type=int, metavar="N", help="reader threads (default: cores)")
+    scan.add_argument("--s3-endpoint-url", metavar="URL", help="S3-compatible endpoint for s3:// paths")
+    scan.add_argument("--summary-json", metavar="FILE", help="also write the summary as JSON")
+    scan.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: on a terminal, for several files)",
+    )
+    scan.add_argument("--quiet", "-q", action="store_true", help="no summary")
+    scan.set_defaults(run=_cmd_scan)
+
+    rules = commands.add_parser("rules", help="check and show rules files")
+    sub = rules.add_subparsers(dest="rules_command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    lint_p = sub.add_parser(
+        "lint",
+        help="find rules that deploy but will not do what was meant",
+        description="Checks: ENABLED rules that only match read-only events, global-service rules outside "
+        "us-east-1, patterns that never match CloudTrail events, targets without a destination, and more "
+        "(see trailmatch.lint). Exit status 1 if anything is found.",
+    )
+    _rules_options(lint_p, positional=True)
+    lint_p.set_defaults(run=_cmd_lint)
+    show = sub.add_parser("show", help="print the rules, targets and destinations a scan would use")
+    _rules_options(show, positional=True)
+    show.add_argument("--json", action="store_true", help="as JSON")
+    show.set_defaults(run=_cmd_show)

@@ -1,0 +1,475 @@
+"""Replaying CloudTrail data through a deployment of EventBridge rules.
+
+:class:`Scanner` compiles every rule of a :class:`~trailmatch.model.Deployment` into the Rust
+replay engine, reads the sources in parallel (reading, decompression, splitting and matching
+run in Rust without the GIL; Python sees only matches and problems), and for each match:
+
+* counts it for the rule;
+* forwards the event to each target that is an event bus — across regions too — where the
+  receiving bus's rules match it; a rule on the receiving bus does not forward it again (one
+  hop, as EventBridge does: "EventBridge can't route events received from a sender event bus
+  to a third event bus");
+* hands every other (rule, target, event) to the caller's ``deliver`` function.
+
+Results come back in input order whatever the number of threads, so a run is reproducible.
+
+Example:
+    >>> from trailmatch.model import Deployment, Rule, Target
+    >>> rule = Rule(name="iam", region="us-east-1", account="111122223333",
+    ...             event_pattern='{"source": ["aws.iam"]}',
+    ...             targets=(Target(id="t", arn="arn:aws:sns:us-east-1:111122223333:alerts"),))
+    >>> scanner = Scanner(Deployment(rules=[rule]))
+    >>> data = b'{"Records": [{"eventSource": "iam.amazonaws.com", "eventName": "CreateUser", '
+    >>> data += b'"awsRegion": "us-east-1", "eventID": "e1", "readOnly": false}]}'
+    >>> seen = []
+    >>> summary = scanner.scan_bytes(data, lambda r, t, event, event_id: seen.append((r.name, t.id, event_id)))
+    >>> seen, summary.records, summary.matches_by_rule[rule.key]
+    ([('iam', 't', 'e1')], 1, 1)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal, TextIO
+
+from trailmatch import _core, model
+from trailmatch.errors import PatternError
+from trailmatch.sources import Source
+
+__all__ = ["DeliverFn", "Problem", "Progress", "ScanError", "ScanSummary", "Scanner", "bus_of"]
+
+#: ``deliver(rule, target, event, event_id)``: called for every (rule, non-bus target, event).
+DeliverFn = Callable[[model.Rule, model.Target, dict[str, Any], str], None]
+
+_BUS_ARN = re.compile(r"arn:aws[a-zA-Z-]*:events:(?P<region>[a-z0-9-]+):(?P<account>[0-9]*):event-bus/(?P<bus>.+)")
+
+
+def bus_of(arn: str) -> tuple[str, str] | None:
+    """``(region, bus name)`` if ``arn`` is an event bus ARN.
+
+    Example:
+        >>> bus_of("arn:aws:events:ap-northeast-1:111122223333:event-bus/eventbrdge-bus-receiver")
+        ('ap-northeast-1', 'eventbrdge-bus-receiver')
+        >>> bus_of("arn:aws:sns:us-east-1:111122223333:alerts") is None
+        True
+    """
+    m = _BUS_ARN.fullmatch(arn)
+    return (m["region"], m["bus"]) if m else None
+
+
+class ScanError(ValueError):
+    """The deployment cannot be replayed (an invalid pattern); the message names every rule
+    concerned, with its file and line."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A part of a source that could not be read or matched."""
+
+    source: str
+    message: str
+    index: int | None = None
+    offset: int | None = None
+
+    def __str__(self) -> str:
+        where = self.source if self.offset is None else f"{self.source}: byte {self.offset}"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class ScanSummary:
+    """What a scan read, matched, forwarded and skipped (deliveries are the dispatcher's)."""
+
+    files: int = 0
+    gzip_files: int = 0
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+    bytes: int = 0
+    records: int = 0
+    events: int = 0
+    read_only: int = 0
+    matched_events: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+    #: The first problems (all are counted in ``errors``; see ``Scanner.max_problems``).
+    problems: list[Problem] = field(default_factory=list)
+    #: Matches per rule key (``region/bus/name``), forwarded events included.
+    matches_by_rule: Counter[str] = field(default_factory=Counter)
+    #: Events forwarded per target bus ``region/bus``.
+    forwarded: Counter[str] = field(default_factory=Counter)
+    #: Events forwarded per forwarding rule key.
+    forwarded_by_rule: Counter[str] = field(default_factory=Counter)
+    #: Events a rule on a receiving bus would have forwarded again (EventBridge does not).
+    not_forwarded_again: int = 0
+    deliveries: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (``--summary-json``)."""
+        return {
+            "files": self.files,
+            "gzip_files": self.gzip_files,
+            "ignored": [{"name": n, "reason": r} for n, r in self.ignored],
+            "bytes": self.bytes,
+            "records": self.records,
+            "events": self.events,
+            "read_only_events": self.read_only,
+            "matched_events": self.matched_events,
+            "skipped": dict(sorted(self.skipped.items())),
+            "errors": self.errors,
+            "problems": [str(p) for p in self.problems],
+            "matches": dict(sorted(self.matches_by_rule.items())),
+            "forwarded": dict(sorted(self.forwarded.items())),
+            "forwarded_by_rule": dict(sorted(self.forwarded_by_rule.items())),
+            "not_forwarded_again": self.not_forwarded_again,
+            "deliveries": self.deliveries,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"  # pragma: no cover - the loop returns
+
+
+class Progress:
+    """A one-line progress bar on a terminal (``stream``), redrawn at most ``hz`` times a second.
+
+    Off when ``stream`` is not a terminal unless ``force``; :meth:`close` clears the line.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> p = Progress(out, total_files=4, total_bytes=4000, force=True, hz=0)
+        >>> p.update(files=1, bytes=1000, records=10, matches=2)
+        >>> out.getvalue().strip()
+        '[#######.......................] 1/4 files  1.0 kB/4.0 kB  10 records  2 matches  0:00:00'
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None,
+        *,
+        total_files: int,
+        total_bytes: int | None,
+        force: bool = False,
+        hz: float = 8.0,
+        width: int = 30,
+    ) -> None:
+        self.stream = stream
+        self.enabled = stream is not None and (force or (hasattr(stream, "isatty") and stream.isatty()))
+        self.total_files = total_files
+        self.total_bytes = total_bytes
+        self.interval = 1.0 / hz if hz > 0 else 0.0
+        self.width = width
+        self.started = time.monotonic()
+        self._last = -1e9
+        self._drawn = False
+
+    def update(self, *, files: int, bytes: int, records: int, matches: int, final: bool = False) -> None:
+        """Redraws the line if enough time has passed (always when ``final``)."""
+        if not self.enabled or self.stream is None:
+            return
+        now = time.monotonic()
+        if not final and now - self._last < self.interval:
+            return
+        self._last = now
+        if self.total_bytes:
+            fraction = min(bytes / self.total_bytes, 1.0)
+        else:
+            fraction = files / self.total_files if self.total_files else 1.0
+        done = int(fraction * self.width)
+        bar = "#" * done + "." * (self.width - done)
+        size = _size(bytes) + (f"/{_size(self.total_bytes)}" if self.total_bytes else "")
+        elapsed = int(now - self.started)
+        clock = f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
+        line = f"[{bar}] {files}/{self.total_files} files  {size}  {records:,} records  {matches:,} matches  {clock}"
+        self.stream.write("\r" + line)
+        self.stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        """Ends the bar's line."""
+        if self._drawn and self.stream is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+
+class Scanner:
+    """Rules of a deployment, compiled for replay (see the module docs).
+
+    Args:
+        deployment: the rules (their targets are used for forwarding and delivery).
+        read_only: how ``ENABLED`` rules recognise read-only management events: ``"flag"``
+            (the record's ``readOnly``) or ``"name-prefix"`` (``Get``/``List``/``Describe``).
+        ids: envelope ``id``: ``"deterministic"`` (UUIDv5 of ``eventID``) or ``"random"``.
+        source_overrides: ``eventSource`` → ``source`` overrides.
+        vpce_detail_type: ``detail-type`` for ``AwsVpceEvent`` records (default: not delivered).
+        validation: ``"full"`` (every byte checked) or ``"lazy"``.
+        threads: reader threads (default: the number of cores, at most 8).
+
+    Raises:
+        ScanError: a rule's pattern is invalid (every such rule is named).
+    """
+
+    #: How many problems a summary keeps (all are counted).
+    max_problems = 1000
+
+    def __init__(
+        self,
+        deployment: model.Deployment,
+        *,
+        read_only: Literal["flag", "name-prefix"] = "flag",
+        ids: Literal["deterministic", "random"] = "deterministic",
+        source_overrides: dict[str, str] | None = None,
+        vpce_detail_type: str | None = None,
+        validation: Literal["full", "lazy"] = "full",
+        threads: int | None = None,
+    ) -> None:
+        self.deployment = deployment
+        self.rules: list[model.Rule] = list(deployment.rules)
+        self.threads = max(1, threads if threads is not None else min(os.cpu_count() or 1, 8))
+        default_account = self.rules[0].account if self.rules else model.DEFAULT_ACCOUNT
+        self.replay = _core.Replay(
+            read_only=read_only,
+            ids=ids,
+            source_overrides=sorted((source_overrides or {}).items()),
+            vpce_detail_type=vpce_detail_type,
+            default_account=default_account,
+            validation=validation,
+        )
+        failures: dict[tuple[str, str], str] = {}
+        for key, rule in enumerate(self.rules):
+            try:
+                self.replay.add_rule(key, rule.region, rule.bus, rule.state, rule.event_pattern)
+            except PatternError as e:
+                where = str(rule.location) if rule.location else "(rules)"
+                failures.setdefault((where, rule.name), f"{where}: rule {rule.name}: {e}")
+            except ValueError as e:
+                where = str(rule.location) if rule.location else "(rules)"
+                failures.setdefault((where, rule.name), f"{where}: rule {rule.name}: {e}")
+        if failures:
+            raise ScanError("\n".join(failures.values()))
+
+    # --- matching -------------------------------------------------------------------------------
+
+    def _dispatch(self, result: dict[str, Any], name: str, summary: ScanSummary, deliver: DeliverFn) -> None:
+        stats = result["stats"]
+        summary.bytes += stats["bytes"]
+        summary.gzip_files += int(stats["gzip"])
+        summary.records += stats["records"]
+        summary.events += stats["events"]
+        summary.read_only += stats["read_only"]
+        summary.matched_events += stats["matched_events"]
+        summary.skipped.update(stats["skipped"])
+        for index, offset, message in result["errors"]:
+            self._problem(summary, Problem(name, message, index, offset))
+        for _index, _offset, keys, event_json, event_id, _region in result["matches"]:
+            event: dict[str, Any] = json.loads(event_json)
+            for key in keys:
+                self._matched(self.rules[key], event, event_json, event_id, summary, deliver, hop=0)
+
+    def _matched(
+        self,
+        rule: model.Rule,
+        event: dict[str, Any],
+        event_json: str,
+        event_id: str,
+        summary: ScanSummary,
+        deliver: DeliverFn,
+        *,
+        hop: int,
+    ) -> None:
+        summary.matches_by_rule[rule.key] += 1
+        for target in rule.targets:
+            bus = bus_of(target.arn)
+            if bus is None:
+                summary.deliveries += 1
+                deliver(rule, target, event, event_id)
+            elif hop > 0:
+                summary.not_forwarded_again += 1
+            else:
+                summary.forwarded[f"{bus[0]}/{bus[1]}"] += 1
+                summary.forwarded_by_rule[rule.key] += 1
+                for key in self.replay.match_forwarded(bus[0], bus[1], event_json):
+                    self._matched(self.rules[key], event, event_json, event_id, summary, deliver, hop=1)
+
+    def _problem(self, summary: ScanSummary, problem: Problem) -> None:
+        summary.errors += 1
+        if len(summary.problems) < self.max_problems:
+            summary.problems.append(problem)
+
+    # --- driving --------------------------------------------------------------------------------
+
+    def scan_bytes(self, data: bytes, deliver: DeliverFn, *, name: str = "<bytes>") -> ScanSummary:
+        """Replays one input held in memory."""
+        summary = ScanSummary(files=1)
+        started = time.monotonic()
+        self._dispatch(self.replay.process(data), name, summary, deliver)
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def _read(self, source: Source) -> dict[str, Any]:
+        if source.path is not None:
+            return self.replay.process_file(source.path)
+        assert source.load is not None
+        return self.replay.process(source.load())
+
+    def scan(
+        self,
+        sources: Sequence[Source],
+        deliver: DeliverFn,
+        *,
+        progress: Progress | None = None,
+        on_problem: Callable[[Problem], None] | None = None,
+        ignored: Iterable[tuple[str, str]] = (),
+    ) -> ScanSummary:
+        """Replays ``sources`` (read in parallel, handled in order) and returns the summary.
+
+        A source that cannot be read at all (missing, unreadable, an S3 error) is a problem of
+        the summary; the others are still read. ``on_problem`` sees each problem as it is found.
+        """
+        summary = ScanSummary(ignored=list(ignored))
+        started = time.monotonic()
+        window = 2 * self.threads
+        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="trailmatch-read") as pool:
+            pending: deque[tuple[Source, Future[dict[str, Any]]]] = deque()
+            it = iter(sources)
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < window:
+                    source = next(it, None)
+                    if source is None:
+                        exhausted = True
+                        break
+                    pending.append((source, pool.submit(self._read, source)))
+                if not pending:
+                    break
+                source, future = pending.popleft()
+                summary.files += 1
+                before = summary.errors
+                try:
+                    result = future.result()
+                except Exception as e:  # an unreadable source is reported; the others are read
+                    reason = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
+                    self._problem(summary, Problem(source.name, f"cannot read: {reason}"))
+                else:
+                    self._dispatch(result, source.name, summary, deliver)
+                if on_problem is not None:
+                    for problem in summary.problems[before : summary.errors]:
+                        on_problem(problem)
+                if progress is not None:
+                    progress.update(
+                        files=summary.files,
+                        bytes=summary.bytes,
+                        records=summary.records,
+                        matches=sum(summary.matches_by_rule.values()),
+                    )
+        if progress is not None:
+            progress.update(
+                files=summary.files,
+                bytes=summary.bytes,
+                records=summary.records,
+                matches=sum(summary.matches_by_rule.values()),
+                final=True,
+            )
+            progress.close()
+        summary.seconds = time.monotonic() - started
+        return summary
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], right: frozenset[int]) -> list[str]:
+    cells = [[str(h) for h in headers]] + [[f"{c:,}" if isinstance(c, int) else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+
+    out = [line(cells[0]), "  ".join("-" * w for w in widths)]
+    out.extend(line(r) for r in cells[1:])
+    return out
+
+
+def render_summary(
+    summary: ScanSummary,
+    rules: Sequence[model.Rule],
+    deliveries: dict[str, Counter[str]] | None = None,
+    *,
+    max_problems: int = 10,
+) -> str:
+    """The end-of-scan report: totals, then one row per rule (matches and delivery outcomes).
+
+    ``deliveries`` maps a rule ARN to outcome counts (``delivered``, ``duplicate``, ``failed``,
+    ``invalid``, ``dry-run``).
+
+    Example:
+        >>> r = model.Rule(name="iam", region="us-east-1", account="1", event_pattern="{}")
+        >>> s = ScanSummary(files=2, bytes=2048, records=10, events=9, matched_events=3)
+        >>> s.skipped["no eventSource"] = 1
+        >>> s.matches_by_rule[r.key] = 3
+        >>> print(render_summary(s, [r], {r.arn: Counter(delivered=3)}))  # doctest: +NORMALIZE_WHITESPACE
+        Scanned 2 files (2.0 kB, 0 gzip) in 0.0 s: 10 records, 9 events (0 read-only), 3 matched
+        Skipped 1 record CloudTrail does not deliver: no eventSource 1
+        rule  region     bus      state    matches  delivered
+        ----  ---------  -------  -------  -------  ---------
+        iam   us-east-1  default  ENABLED        3          3
+    """
+    deliveries = deliveries or {}
+    lines = [
+        f"Scanned {summary.files:,} file{'s' if summary.files != 1 else ''} ({_size(summary.bytes)}, "
+        f"{summary.gzip_files:,} gzip) in {summary.seconds:.1f} s: {summary.records:,} records, "
+        f"{summary.events:,} events ({summary.read_only:,} read-only), {summary.matched_events:,} matched"
+    ]
+    if summary.ignored:
+        reasons = Counter(r for _, r in summary.ignored)
+        lines.append("Ignored " + ", ".join(f"{n:,} {r}{'s' if n != 1 else ''}" for r, n in sorted(reasons.items())))
+    skipped = sum(summary.skipped.values())
+    if skipped:
+        detail = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.skipped.items()))
+        lines.append(f"Skipped {skipped:,} record{'s' if skipped != 1 else ''} CloudTrail does not deliver: {detail}")
+    if summary.forwarded:
+        detail = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.forwarded.items()))
+        lines.append(f"Forwarded to buses: {detail}")
+    if summary.not_forwarded_again:
+        lines.append(f"Not forwarded a second time (one hop only): {summary.not_forwarded_again:,}")
+    outcomes = sorted({o for c in deliveries.values() for o in c})
+    forwarding = ["forwarded"] if summary.forwarded_by_rule else []
+    headers = ["rule", "region", "bus", "state", "matches", *forwarding, *outcomes]
+    rows = []
+    for rule in rules:
+        counts = deliveries.get(rule.arn, Counter())
+        rows.append(
+            [rule.name, rule.region, rule.bus, rule.state, summary.matches_by_rule.get(rule.key, 0)]
+            + [summary.forwarded_by_rule.get(rule.key, 0) for _ in forwarding]
+            + [counts.get(o, 0) for o in outcomes]
+        )
+    if rows:
+        lines.extend(_table(headers, rows, frozenset(range(4, len(headers)))))
+    if summary.errors:
+        lines.append(f"Errors: {summary.errors:,} (each reported; reading went on after it where the data allowed)")
+        lines.extend(f"  {p}" for p in summary.problems[:max_problems])
+        if summary.errors > max_problems:
+            lines.append(f"  ... and {summary.errors - max_problems:,} more")
+    return "\n".join(lines)
+
+
+def print_problem(stream: TextIO = sys.stderr) -> Callable[[Problem], None]:
+    """A problem reporter writing one line per problem to ``stream``."""
+
+    def report(problem: Problem) -> None:
+        stream.write(f"trailmatch: {problem}\n")
+
+    return report
