@@ -21,7 +21,7 @@ from trailmatch.cli import InputError, Parser
 from trailmatch.dispatch import Dispatcher, InvalidDestination, StdoutDestination
 from trailmatch.lint import lint
 from trailmatch.rules import RulesError, load_rules
-from trailmatch.scan import Progress, ScanError, Scanner, bus_of, print_problem, render_summary
+from trailmatch.scan import DeliverFn, Progress, ScanError, Scanner, print_problem, render_summary
 from trailmatch.sources import SourceError, expand
 from trailmatch.state import StateError, StateStore
 from trailmatch.transform import TransformError, payload_for
@@ -152,18 +152,11 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     )
     state: StateStore | None = None
     dispatcher: Dispatcher | None = None
+    dry: _DryRun | None = None
+    deliver: DeliverFn
     try:
         if args.dry_run:
-            dry = _DryRun(sys.stdout, sys.stderr)
-            summary = scanner.scan(
-                expanded.sources,
-                dry,
-                progress=progress,
-                on_problem=print_problem(sys.stderr),
-                ignored=expanded.ignored,
-            )
-            deliveries = dry.counts
-            failed = 0
+            deliver = dry = _DryRun(sys.stdout, sys.stderr)
         else:
             if args.state:
                 try:
@@ -179,15 +172,15 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             def deliver(rule: model.Rule, target: model.Target, event: dict[str, Any], event_id: str) -> None:
                 d.deliver(rule, target, event, event_id=event_id)
 
-            summary = scanner.scan(
-                expanded.sources,
-                deliver,
-                progress=progress,
-                on_problem=print_problem(sys.stderr),
-                ignored=expanded.ignored,
-            )
-            deliveries = _by_rule(dispatcher)
-            failed = sum(c["failed"] + c["invalid"] for c in deliveries.values())
+        summary = scanner.scan(
+            expanded.sources,
+            deliver,
+            progress=progress,
+            on_problem=print_problem(sys.stderr),
+            ignored=expanded.ignored,
+        )
+        deliveries = dry.counts if dry is not None else _by_rule(dispatcher) if dispatcher is not None else {}
+        failed = sum(c["failed"] + c["invalid"] for c in deliveries.values())
     finally:
         progress.close()
         if dispatcher is not None:
@@ -223,7 +216,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 
 
 def _destination(dispatcher: Dispatcher, rule: model.Rule, target: model.Target) -> str:
-    bus = bus_of(target.arn)
+    bus = model.bus_of(target.arn)
     if bus is not None:
         return f"forward to bus {bus[1]} in {bus[0]}"
     d = dispatcher.destination_for(rule, target)

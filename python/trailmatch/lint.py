@@ -48,7 +48,6 @@ from typing import Any
 from trailmatch import _core, model
 from trailmatch.dispatch import Dispatcher, InvalidDestination, StdoutDestination
 from trailmatch.errors import PatternError
-from trailmatch.scan import bus_of
 
 __all__ = ["Finding", "lint"]
 
@@ -282,7 +281,7 @@ def _forwarders(deployment: model.Deployment) -> dict[tuple[str, str], list[mode
         if rule.state == "DISABLED":
             continue
         for target in rule.targets:
-            bus = bus_of(target.arn)
+            bus = model.bus_of(target.arn)
             if bus is not None:
                 out.setdefault(bus, []).append(rule)
     return out
@@ -365,7 +364,7 @@ def lint(
             if not rule.targets:
                 add(Finding("no-targets", "the rule has no targets: matches deliver nothing", rule.name, rule.location))
             for target in rule.targets:
-                bus = bus_of(target.arn)
+                bus = model.bus_of(target.arn)
                 if bus is not None:
                     if target.input is not None or target.input_path is not None or target.input_transformer:
                         add(

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ __all__ = [
     "Target",
     "Topic",
     "Unsupported",
+    "bus_of",
 ]
 
 DEFAULT_REGION = "us-east-1"
@@ -223,3 +225,19 @@ class Deployment:
     def topic(self, arn: str) -> Topic | None:
         """The topic with this ARN, if the deployment defines it."""
         return next((t for t in self.topics if t.arn == arn), None)
+
+
+_BUS_ARN = re.compile(r"arn:aws[a-zA-Z-]*:events:(?P<region>[a-z0-9-]+):(?P<account>[0-9]*):event-bus/(?P<bus>.+)")
+
+
+def bus_of(arn: str) -> tuple[str, str] | None:
+    """``(region, bus name)`` if ``arn`` is an event bus ARN.
+
+    Example:
+        >>> bus_of("arn:aws:events:ap-northeast-1:111122223333:event-bus/eventbrdge-bus-receiver")
+        ('ap-northeast-1', 'eventbrdge-bus-receiver')
+        >>> bus_of("arn:aws:sns:us-east-1:111122223333:alerts") is None
+        True
+    """
+    m = _BUS_ARN.fullmatch(arn)
+    return (m["region"], m["bus"]) if m else None

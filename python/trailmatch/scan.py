@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import time
 from collections import Counter, deque
@@ -42,27 +41,13 @@ from typing import Any, Literal, TextIO
 
 from trailmatch import _core, model
 from trailmatch.errors import PatternError
+from trailmatch.model import bus_of
 from trailmatch.sources import Source
 
 __all__ = ["DeliverFn", "Problem", "Progress", "ScanError", "ScanSummary", "Scanner", "bus_of"]
 
 #: ``deliver(rule, target, event, event_id)``: called for every (rule, non-bus target, event).
 DeliverFn = Callable[[model.Rule, model.Target, dict[str, Any], str], None]
-
-_BUS_ARN = re.compile(r"arn:aws[a-zA-Z-]*:events:(?P<region>[a-z0-9-]+):(?P<account>[0-9]*):event-bus/(?P<bus>.+)")
-
-
-def bus_of(arn: str) -> tuple[str, str] | None:
-    """``(region, bus name)`` if ``arn`` is an event bus ARN.
-
-    Example:
-        >>> bus_of("arn:aws:events:ap-northeast-1:111122223333:event-bus/eventbrdge-bus-receiver")
-        ('ap-northeast-1', 'eventbrdge-bus-receiver')
-        >>> bus_of("arn:aws:sns:us-east-1:111122223333:alerts") is None
-        True
-    """
-    m = _BUS_ARN.fullmatch(arn)
-    return (m["region"], m["bus"]) if m else None
 
 
 class ScanError(ValueError):
@@ -197,6 +182,11 @@ class Progress:
         self.stream.write("\r" + line)
         self.stream.flush()
         self._drawn = True
+
+    def show(self, summary: ScanSummary, *, final: bool = False) -> None:
+        """:meth:`update` from a scan's running summary."""
+        matches = sum(summary.matches_by_rule.values())
+        self.update(files=summary.files, bytes=summary.bytes, records=summary.records, matches=matches, final=final)
 
     def close(self) -> None:
         """Ends the bar's line."""
@@ -370,20 +360,9 @@ class Scanner:
                     for problem in summary.problems[before : summary.errors]:
                         on_problem(problem)
                 if progress is not None:
-                    progress.update(
-                        files=summary.files,
-                        bytes=summary.bytes,
-                        records=summary.records,
-                        matches=sum(summary.matches_by_rule.values()),
-                    )
+                    progress.show(summary)
         if progress is not None:
-            progress.update(
-                files=summary.files,
-                bytes=summary.bytes,
-                records=summary.records,
-                matches=sum(summary.matches_by_rule.values()),
-                final=True,
-            )
+            progress.show(summary, final=True)
             progress.close()
         summary.seconds = time.monotonic() - started
         return summary

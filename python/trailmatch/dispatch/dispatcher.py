@@ -69,7 +69,6 @@ from trailmatch.transform import TransformError, payload_for
 
 __all__ = ["Dispatcher", "Outcome", "SummaryKey", "glob_match", "is_bus_arn"]
 
-_BUS_ARN = re.compile(r"arn:aws[a-zA-Z-]*:events:[a-z0-9-]+:[0-9]*:event-bus/.+")
 _SNS_ARN = re.compile(r"arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]*:[^:]+")
 
 
@@ -82,7 +81,7 @@ def is_bus_arn(arn: str) -> bool:
         >>> is_bus_arn("arn:aws:events:us-east-1:111122223333:rule/r")
         False
     """
-    return _BUS_ARN.fullmatch(arn) is not None
+    return model.bus_of(arn) is not None
 
 
 def glob_match(pattern: str, text: str) -> bool:
