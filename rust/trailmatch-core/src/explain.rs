@@ -220,7 +220,7 @@ fn explain_branch(branch: &Branch, leaves: &[EventLeaf], ctxs: &[Ctx]) -> Branch
 /// Flattens the document into `(path, leaf, context)` triples and the context tree.
 fn flatten(doc: &Document) -> (Vec<EventLeaf>, Vec<Ctx>) {
     let mut leaves = Vec::new();
-    let mut ctxs = vec![Ctx { parent: 0, array: u32::MAX }];
+    let mut ctxs = vec![Ctx::ROOT];
     let mut arrays = 0u32;
     let mut stack: Vec<(NodeId, Vec<u8>, u32)> = vec![(doc.root, Vec::new(), 0)];
     // Leaves must come out in document order for stable reports: process a reversed stack.
@@ -240,8 +240,8 @@ fn flatten(doc: &Document) -> (Vec<EventLeaf>, Vec<Ctx>) {
                 let array = arrays;
                 arrays += 1;
                 let first = ctxs.len() as u32;
-                for _ in items {
-                    ctxs.push(Ctx { parent: ctx, array });
+                for index in 0..items.len() as u32 {
+                    ctxs.push(Ctx { parent: ctx, array, index, node: 0 });
                 }
                 for (i, &item) in items.iter().enumerate().rev() {
                     stack.push((item, path.clone(), first + i as u32));

@@ -188,7 +188,7 @@ pub(crate) fn solve(ctxs: &[Ctx], hits: &[(usize, u32)], fields: usize, absents:
     for x in order {
         let acc = nodes.remove(&x).expect("every ordered node is present");
         let (front, counts) = combine(acc, absents);
-        let Ctx { parent, array } = ctxs[x as usize];
+        let Ctx { parent, array, .. } = ctxs[x as usize];
         let parent_acc = nodes.get_mut(&parent).expect("ancestors were added");
         match parent_acc.arrays.iter_mut().find(|(a, _)| *a == array) {
             Some((_, elements)) => elements.push((front, counts)),
@@ -204,7 +204,11 @@ pub(crate) fn solve(ctxs: &[Ctx], hits: &[(usize, u32)], fields: usize, absents:
 mod tests {
     use super::*;
 
-    const ROOT: Ctx = Ctx { parent: 0, array: u32::MAX };
+    const ROOT: Ctx = Ctx::ROOT;
+
+    fn c(parent: u32, array: u32) -> Ctx {
+        Ctx { parent, array, index: 0, node: 0 }
+    }
 
     fn consistent(ctxs: &[Ctx], hits: &[(usize, u32)], fields: usize) -> bool {
         solve(ctxs, hits, fields, &[])
@@ -213,14 +217,14 @@ mod tests {
     #[test]
     fn split_across_elements_is_rejected() {
         // e: [{f:John,l:Doe}, {f:Anna,l:Smith}, {f:Peter,l:Jones}]
-        let ctxs = [ROOT, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 0 }];
+        let ctxs = [ROOT, c(0, 0), c(0, 0), c(0, 0)];
         assert!(!consistent(&ctxs, &[(0, 2), (1, 3)], 2));
         assert!(consistent(&ctxs, &[(0, 2), (1, 3), (1, 2)], 2));
     }
 
     #[test]
     fn different_arrays_combine_freely() {
-        let ctxs = [ROOT, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 1 }];
+        let ctxs = [ROOT, c(0, 0), c(0, 1)];
         assert!(consistent(&ctxs, &[(0, 1), (1, 2)], 2));
         assert!(consistent(&ctxs, &[(0, 0), (1, 2)], 2));
     }
@@ -228,14 +232,7 @@ mod tests {
     #[test]
     fn nested_arrays() {
         // a: [ [ {b:1} ], [ {c:2}, {b:3} ] ] — ctx1 = a[0], ctx2 = a[0][0], ctx3 = a[1], ctx4 = a[1][0], ctx5 = a[1][1]
-        let ctxs = [
-            ROOT,
-            Ctx { parent: 0, array: 0 },
-            Ctx { parent: 1, array: 1 },
-            Ctx { parent: 0, array: 0 },
-            Ctx { parent: 3, array: 2 },
-            Ctx { parent: 3, array: 2 },
-        ];
+        let ctxs = [ROOT, c(0, 0), c(1, 1), c(0, 0), c(3, 2), c(3, 2)];
         assert!(!consistent(&ctxs, &[(0, 2), (1, 4)], 2));
         assert!(!consistent(&ctxs, &[(0, 5), (1, 4)], 2));
         assert!(consistent(&ctxs, &[(0, 3), (1, 4)], 2));
@@ -244,7 +241,7 @@ mod tests {
     #[test]
     fn three_fields_need_a_common_choice() {
         // x: [ {p,q}, {q,r}, {p,r} ] — no element has all three.
-        let ctxs = [ROOT, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 0 }];
+        let ctxs = [ROOT, c(0, 0), c(0, 0), c(0, 0)];
         let hits = [(0, 1), (1, 1), (1, 2), (2, 2), (0, 3), (2, 3)];
         assert!(!consistent(&ctxs, &hits, 3));
         assert!(consistent(&ctxs, &hits[..4], 2));
@@ -256,7 +253,7 @@ mod tests {
         let mut ctxs = vec![ROOT];
         let mut hits = Vec::new();
         for i in 0..n {
-            ctxs.push(Ctx { parent: 0, array: 0 });
+            ctxs.push(c(0, 0));
             hits.push((i % 2, (i + 1) as u32));
         }
         assert!(!consistent(&ctxs, &hits, 2));
@@ -267,7 +264,7 @@ mod tests {
     #[test]
     fn absent_fields_follow_event_ruler_order() {
         // Pattern {"a": {"b": ["1"], "c": [{"exists": false}]}}: a.b sorts before a.c.
-        let ctxs = [ROOT, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 0 }];
+        let ctxs = [ROOT, c(0, 0), c(0, 0)];
         let before_c = Absent { before: bit(0), leaves: vec![2] };
         // a: [{b:1}, {b:2, c:x}] — b=1 in element 1, c only in element 2: absent there → match.
         assert!(solve(&ctxs, &[(0, 1)], 1, &[before_c]));
@@ -282,14 +279,14 @@ mod tests {
     #[test]
     fn absent_leaves_in_other_arrays_survive() {
         // x: [{p:1}], y: [{k:1}] — the chosen p does not share y's array, so k survives.
-        let ctxs = [ROOT, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 1 }];
+        let ctxs = [ROOT, c(0, 0), c(0, 1)];
         assert!(!solve(&ctxs, &[(0, 1)], 1, &[Absent { before: bit(0), leaves: vec![2] }]));
     }
 
     #[test]
     fn a_second_choice_can_kill_the_absent_leaf() {
         // a: [{b:1, c:x}, {b:1}] — choosing the second element leaves c absent.
-        let ctxs = [ROOT, Ctx { parent: 0, array: 0 }, Ctx { parent: 0, array: 0 }];
+        let ctxs = [ROOT, c(0, 0), c(0, 0)];
         assert!(solve(&ctxs, &[(0, 1), (0, 2)], 1, &[Absent { before: bit(0), leaves: vec![1] }]));
         // A field taken outside any array kills nothing.
         assert!(!solve(&ctxs, &[(0, 0)], 1, &[Absent { before: bit(0), leaves: vec![1] }]));

@@ -586,6 +586,10 @@ impl Ruleset {
     /// Handles one leaf of a referenced path.
     #[inline]
     fn on_leaf(&self, path: PathId, leaf: Leaf<'_>, ctx: u32, st: &mut MatchState) {
+        if matches!(leaf, Leaf::Object | Leaf::Array) {
+            // Only exact trees report containers; EventBridge matches leaf values only.
+            return;
+        }
         st.present[path as usize] = st.gen;
         if self.absent_watch[path as usize] > 0 {
             if ctx == 0 {
@@ -736,6 +740,7 @@ impl Ruleset {
                     self.satisfy(p, ctx, st);
                 }
             }
+            Leaf::Object | Leaf::Array => {}
         }
     }
 

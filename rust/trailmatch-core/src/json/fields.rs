@@ -125,6 +125,9 @@ pub const NO_SLOT: u8 = u8::MAX;
 /// ```
 #[derive(Debug, Clone)]
 pub struct FieldTree {
+    /// Exact trees ([`FieldTree::exact`]): dotted event keys are plain keys, and object and
+    /// array values at referenced paths are reported.
+    exact: bool,
     nodes: Vec<Node>,
     free_nodes: Vec<FieldNode>,
     paths: FxHashMap<Box<[u8]>, (PathId, u32)>,
@@ -145,12 +148,38 @@ impl FieldTree {
     /// An empty tree.
     pub fn new() -> Self {
         FieldTree {
+            exact: false,
             nodes: vec![Node::default()],
             free_nodes: Vec::new(),
             paths: FxHashMap::default(),
             path_names: Vec::new(),
             free_paths: Vec::new(),
         }
+    }
+
+    /// An empty tree for JSONPath-like selectors (CloudWatch Logs filter patterns): an event
+    /// key containing dots is one key (it reaches no interned path, whose keys have no dots),
+    /// and the scanner reports objects and arrays found at referenced paths as
+    /// [`Leaf::Object`](super::scan::Leaf::Object) / [`Leaf::Array`](super::scan::Leaf::Array).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use trailmatch_core::json::fields::FieldTree;
+    ///
+    /// let mut tree = FieldTree::exact();
+    /// tree.intern(b"a.b");
+    /// assert_eq!(tree.lookup_key(FieldTree::ROOT, b"a.b"), None);
+    /// assert!(tree.lookup_key(FieldTree::ROOT, b"a").is_some());
+    /// ```
+    pub fn exact() -> Self {
+        FieldTree { exact: true, ..Self::new() }
+    }
+
+    /// True for trees made with [`FieldTree::exact`].
+    #[inline]
+    pub fn is_exact(&self) -> bool {
+        self.exact
     }
 
     /// Interns `path` (keys joined with `.`), adding a reference; returns its id.
@@ -277,6 +306,9 @@ impl FieldTree {
     pub fn lookup_key(&self, node: FieldNode, key: &[u8]) -> Option<FieldNode> {
         if memchr::memchr(b'.', key).is_none() {
             return self.child(node, key);
+        }
+        if self.exact {
+            return None;
         }
         let mut n = node;
         for segment in key.split(|&b| b == b'.') {

@@ -27,6 +27,12 @@ pub enum Leaf<'a> {
     False,
     /// `null`.
     Null,
+    /// An object, reported only by trees made with [`FieldTree::exact`] (its members are
+    /// scanned as usual when the tree references paths below it).
+    Object,
+    /// An array, reported only by trees made with [`FieldTree::exact`] (its elements follow,
+    /// each in its own context).
+    Array,
 }
 
 /// An array-element context: "element of array `array`, which sits in context `parent`".
@@ -41,6 +47,15 @@ pub struct Ctx {
     pub parent: u32,
     /// The array (numbered per event in document order).
     pub array: u32,
+    /// The element's 0-based position in the array.
+    pub index: u32,
+    /// The field-tree node whose value the array is (nested arrays share their node).
+    pub node: FieldNode,
+}
+
+impl Ctx {
+    /// The context of the event outside any array.
+    pub const ROOT: Ctx = Ctx { parent: 0, array: u32::MAX, index: 0, node: FieldTree::ROOT };
 }
 
 /// How much of an event is checked against the JSON grammar.
@@ -62,17 +77,13 @@ enum Frame {
     /// can never be known complete. A frame is *open* until `seen == full != 0` or it closes.
     /// `slot_in_parent`: the bit to set in the enclosing object when this one closes (a node
     /// with referenced children is only complete once an object value for it was read).
-    Object {
-        node: FieldNode,
-        ctx: u32,
-        seen: u64,
-        full: u64,
-        slot_in_parent: u8,
-    },
+    Object { node: FieldNode, ctx: u32, seen: u64, full: u64, slot_in_parent: u8 },
     Array {
         node: FieldNode,
         parent_ctx: u32,
         array: u32,
+        /// Elements read so far.
+        len: u32,
     },
 }
 
@@ -576,7 +587,8 @@ pub fn scan_at(
     }
     scratch.stack.clear();
     scratch.ctxs.clear();
-    scratch.ctxs.push(Ctx { parent: 0, array: u32::MAX });
+    scratch.ctxs.push(Ctx::ROOT);
+    let containers = tree.is_exact();
     let mut next_array: u32 = 0;
     // Frames that may still contain a referenced field (lazy mode's early exit at zero).
     let mut open: usize = 0;
@@ -678,11 +690,13 @@ pub fn scan_at(
             }
             State::ArrayElement => {
                 pos = skip_ws(text, pos);
-                let Some(&Frame::Array { node, parent_ctx, array }) = scratch.stack.last() else {
+                let Some(Frame::Array { node, parent_ctx, array, len }) = scratch.stack.last_mut() else {
                     unreachable!("elements are read only inside arrays")
                 };
+                let (node, parent, array, index) = (*node, *parent_ctx, *array, *len);
+                *len += 1;
                 let ctx = scratch.ctxs.len() as u32;
-                scratch.ctxs.push(Ctx { parent: parent_ctx, array });
+                scratch.ctxs.push(Ctx { parent, array, index, node });
                 pending_slot = NO_SLOT;
                 (Some(node), ctx)
             }
@@ -741,6 +755,11 @@ pub fn scan_at(
         state = State::AfterValue;
         match b {
             b'{' => {
+                if containers {
+                    if let Some(path) = tree.path_at(node) {
+                        sink(path, Leaf::Object, ctx);
+                    }
+                }
                 if tree.has_children(node) {
                     // Open until all its referenced keys are seen; a node whose children
                     // cannot all be tracked (`full == 0`) stays open until it closes.
@@ -754,7 +773,12 @@ pub fn scan_at(
                 }
             }
             b'[' => {
-                scratch.stack.push(Frame::Array { node, parent_ctx: ctx, array: next_array });
+                if containers {
+                    if let Some(path) = tree.path_at(node) {
+                        sink(path, Leaf::Array, ctx);
+                    }
+                }
+                scratch.stack.push(Frame::Array { node, parent_ctx: ctx, array: next_array, len: 0 });
                 open += 1;
                 next_array += 1;
                 pos += 1;
@@ -819,6 +843,8 @@ mod tests {
                 Leaf::True => "true".into(),
                 Leaf::False => "false".into(),
                 Leaf::Null => "null".into(),
+                Leaf::Object => "{}".into(),
+                Leaf::Array => "[]".into(),
             };
             out.push((p, s, ctx));
         })?;
@@ -870,6 +896,28 @@ mod tests {
         assert_eq!(scratch.ctxs[2].parent, 1);
         assert_eq!(scratch.ctxs[4].parent, 3);
         assert_ne!(scratch.ctxs[1].array, scratch.ctxs[2].array);
+    }
+
+    #[test]
+    fn exact_trees_report_containers_indices_and_ignore_dotted_keys() {
+        let mut t = FieldTree::exact();
+        t.intern(b"a.b");
+        t.intern(b"c");
+        let mut scratch = ScanScratch::default();
+        let mut got = Vec::new();
+        let event = br#"{"a.b": 1, "a": [{"b": "x"}, {"b": [2, 3]}], "c": {"d": 1}}"#;
+        scan(event, &t, &mut scratch, &mut |p, leaf, ctx| got.push((p, format!("{leaf:?}"), ctx))).unwrap();
+        let leaves: Vec<&str> = got.iter().map(|g| g.1.as_str()).collect();
+        assert_eq!(leaves, vec!["Str([120])", "Array", "Num([50])", "Num([51])", "Object"]);
+        // "x" is in a[0]; 2 and 3 are elements 0 and 1 of the array at a[1].b.
+        let x = scratch.ctxs[got[0].2 as usize];
+        assert_eq!((x.index, x.parent), (0, 0));
+        let three = scratch.ctxs[got[3].2 as usize];
+        assert_eq!(three.index, 1);
+        assert_eq!(scratch.ctxs[three.parent as usize].index, 1);
+        assert_ne!(three.node, scratch.ctxs[three.parent as usize].node);
+        // Ordinary trees report neither containers nor dotted keys differently.
+        assert_eq!(collect(&tree(&["c"]), br#"{"c": {"d": 1}}"#).unwrap(), vec![]);
     }
 
     #[test]
