@@ -24,12 +24,15 @@ __all__ = [
     "DEFAULT_BUS",
     "DEFAULT_REGION",
     "RULE_STATES",
+    "Alarm",
     "Binding",
     "Bus",
     "Deployment",
     "DestinationSpec",
     "InputTransformer",
     "Location",
+    "MetricFilter",
+    "MetricTransformation",
     "RetryPolicy",
     "Rule",
     "RuleState",
@@ -197,6 +200,103 @@ class Unsupported:
     location: Location | None = None
 
 
+@dataclass(frozen=True)
+class MetricTransformation:
+    """What a metric filter publishes (``PutMetricFilter``'s ``metricTransformations[0]``).
+
+    ``metric_value``: a number (``"1"``), a JSON selector (``"$.bytes"``) or a space-delimited
+    field (``"$size"``, ``"$7"``). ``default_value``: emitted for each event that does not match
+    (cannot be combined with ``dimensions``). ``dimensions``: name → ``$.field`` / ``$field``,
+    at most 3. ``unit``: a CloudWatch unit (``Count``, ``Seconds``, ...; default ``None``).
+    """
+
+    metric_name: str
+    metric_namespace: str
+    metric_value: str = "1"
+    default_value: float | None = None
+    dimensions: dict[str, str] = field(default_factory=dict)
+    unit: str = "None"
+
+
+@dataclass(frozen=True)
+class MetricFilter:
+    """A CloudWatch Logs metric filter on a log group (``AWS::Logs::MetricFilter``).
+
+    For CloudTrail, each record delivered to the log group is one log event, its ``eventTime`` its
+    timestamp.
+
+    Example:
+        >>> f = MetricFilter(name="root-usage", log_group="CloudTrail/logs", region="us-east-1", account="1",
+        ...                  filter_pattern='{ $.userIdentity.type = "Root" }',
+        ...                  transformation=MetricTransformation("RootUsage", "CISBenchmark"))
+        >>> f.transformation.metric_value
+        '1'
+    """
+
+    name: str
+    log_group: str
+    region: str
+    account: str
+    filter_pattern: str
+    transformation: MetricTransformation
+    location: Location | None = None
+
+    @property
+    def key(self) -> str:
+        """A unique key within a deployment: region, log group and name."""
+        return f"{self.region}/{self.log_group}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """A CloudWatch alarm on one metric (``AWS::CloudWatch::Alarm`` / ``PutMetricAlarm``).
+
+    ``statistic``: ``SampleCount``, ``Average``, ``Sum``, ``Minimum`` or ``Maximum``.
+    ``comparison_operator``: ``GreaterThanOrEqualToThreshold``, ``GreaterThanThreshold``,
+    ``LessThanThreshold`` or ``LessThanOrEqualToThreshold``. ``datapoints_to_alarm`` defaults to
+    ``evaluation_periods`` (M of N). ``treat_missing_data``: ``missing``, ``notBreaching``,
+    ``breaching`` or ``ignore``. Actions are ARNs (SNS topics, ...) delivered like rule targets.
+
+    Example:
+        >>> a = Alarm(name="root-usage", region="us-east-1", account="1", metric_name="RootUsage",
+        ...           namespace="CISBenchmark", statistic="Sum", period=300, evaluation_periods=1,
+        ...           threshold=1.0, comparison_operator="GreaterThanOrEqualToThreshold")
+        >>> a.arn, a.m
+        ('arn:aws:cloudwatch:us-east-1:1:alarm:root-usage', 1)
+    """
+
+    name: str
+    region: str
+    account: str
+    metric_name: str
+    namespace: str
+    statistic: str
+    period: int
+    evaluation_periods: int
+    threshold: float
+    comparison_operator: str
+    datapoints_to_alarm: int | None = None
+    treat_missing_data: str = "missing"
+    dimensions: dict[str, str] = field(default_factory=dict)
+    unit: str | None = None
+    actions_enabled: bool = True
+    alarm_actions: tuple[str, ...] = ()
+    ok_actions: tuple[str, ...] = ()
+    insufficient_data_actions: tuple[str, ...] = ()
+    description: str = ""
+    location: Location | None = None
+
+    @property
+    def arn(self) -> str:
+        """``arn:aws:cloudwatch:<region>:<account>:alarm:<name>``."""
+        return f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{self.name}"
+
+    @property
+    def m(self) -> int:
+        """Datapoints to alarm (M of N)."""
+        return self.datapoints_to_alarm if self.datapoints_to_alarm is not None else self.evaluation_periods
+
+
 @dataclass
 class Deployment:
     """Everything loaded from the rules files of one scan."""
@@ -206,6 +306,8 @@ class Deployment:
     topics: list[Topic] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)
     unsupported: list[Unsupported] = field(default_factory=list)
+    metric_filters: list[MetricFilter] = field(default_factory=list)
+    alarms: list[Alarm] = field(default_factory=list)
     #: Non-fatal findings while loading (file, line and rule in each message).
     warnings: list[str] = field(default_factory=list)
     #: Settings from the native format's ``settings:`` section (SMTP, SNS endpoint, ...).
@@ -218,6 +320,8 @@ class Deployment:
         self.topics.extend(other.topics)
         self.bindings.extend(other.bindings)
         self.unsupported.extend(other.unsupported)
+        self.metric_filters.extend(other.metric_filters)
+        self.alarms.extend(other.alarms)
         self.warnings.extend(other.warnings)
         for k, v in other.settings.items():
             self.settings.setdefault(k, v)
