@@ -232,8 +232,14 @@ def test_layouts_and_gzip() -> None:
 def test_matches_carry_the_event() -> None:
     replay = Replay()
     replay.add_rule(5, "us-east-1", "default", "ENABLED", {"source": ["aws.iam"]})
-    ((index, offset, keys, event, event_id, region),) = replay.process(log(record()))["matches"]
-    assert (index, keys, event_id, region) == (0, [5], "CreateUser-us-east-1", "us-east-1")
+    ((index, offset, keys, event, event_id, region, time),) = replay.process(log(record()))["matches"]
+    assert (index, keys, event_id, region, time) == (
+        0,
+        [5],
+        "CreateUser-us-east-1",
+        "us-east-1",
+        "2026-11-22T10:00:00Z",
+    )
     assert offset == len(b'{"Records": [')
     assert json.loads(event) == trailmatch.cloudtrail_to_eventbridge(record())
 

@@ -113,7 +113,7 @@ class Replay:
     def process(self, data: bytes) -> dict[str, Any]:
         """Replay one input (gzip or not; ``{"Records": [...]}``, an array or JSON Lines).
 
-        Returns ``{"matches": [(index, offset, keys, event_json, event_id, region)],
+        Returns ``{"matches": [(index, offset, keys, event_json, event_id, region, time)],
         "errors": [(index | None, offset, message)], "stats": {...}}``; offsets are in the
         decompressed input. The GIL is released throughout.
         """

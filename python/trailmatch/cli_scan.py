@@ -24,7 +24,7 @@ from trailmatch.rules import RulesError, load_rules
 from trailmatch.scan import DeliverFn, Progress, ScanError, Scanner, print_problem, render_summary
 from trailmatch.sources import SourceError, expand
 from trailmatch.state import StateError, StateStore
-from trailmatch.transform import TransformError, payload_for
+from trailmatch.transform import EventJSON, TransformError, payload_for
 
 __all__ = ["load_deployment", "register", "split_rules_argument"]
 
@@ -97,7 +97,7 @@ class _DryRun:
         self.stderr = stderr
         self.counts: dict[str, Counter[str]] = {}
 
-    def __call__(self, rule: model.Rule, target: model.Target, event: dict[str, Any], event_id: str) -> None:
+    def __call__(self, rule: model.Rule, target: model.Target, event: EventJSON, event_id: str) -> None:
         counts = self.counts.setdefault(rule.arn, Counter())
         try:
             payload = payload_for(target, rule, event, event.get("time"))
@@ -105,12 +105,15 @@ class _DryRun:
             counts["invalid"] += 1
             self.stderr.write(f"trailmatch: rule {rule.name} target {target.id} event {event_id}: {e}\n")
             return
-        try:
-            value: Any = json.loads(payload)
-        except ValueError:
-            value = payload
-        line = {"rule": rule.name, "target": target.id, "payload": value}
-        self.stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+        head = json.dumps({"rule": rule.name, "target": target.id}, ensure_ascii=False)[:-1]
+        if payload is event.text:
+            body = payload  # the whole event, compact JSON already: no parse
+        else:
+            try:
+                body = json.dumps(json.loads(payload), ensure_ascii=False)
+            except ValueError:
+                body = json.dumps(payload, ensure_ascii=False)
+        self.stream.write(f'{head}, "payload": {body}}}\n')
         counts["dry-run"] += 1
 
 
@@ -169,7 +172,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                 raise InputError("targets whose destination cannot be used:\n  " + "\n  ".join(problems))
             d = dispatcher
 
-            def deliver(rule: model.Rule, target: model.Target, event: dict[str, Any], event_id: str) -> None:
+            def deliver(rule: model.Rule, target: model.Target, event: EventJSON, event_id: str) -> None:
                 d.deliver(rule, target, event, event_id=event_id)
 
         summary = scanner.scan(

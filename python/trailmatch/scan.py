@@ -29,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -43,11 +42,22 @@ from trailmatch import _core, model
 from trailmatch.errors import PatternError
 from trailmatch.model import bus_of
 from trailmatch.sources import Source
+from trailmatch.transform import EventJSON
 
 __all__ = ["DeliverFn", "Problem", "Progress", "ScanError", "ScanSummary", "Scanner", "bus_of"]
 
 #: ``deliver(rule, target, event, event_id)``: called for every (rule, non-bus target, event).
-DeliverFn = Callable[[model.Rule, model.Target, dict[str, Any], str], None]
+#: ``event`` is an :class:`~trailmatch.transform.EventJSON`: a mapping parsed on first use.
+DeliverFn = Callable[[model.Rule, model.Target, EventJSON, str], None]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    rule: model.Rule
+    key: str
+    deliver_to: tuple[model.Target, ...]
+    #: (``region/bus``, region, bus) per event-bus target.
+    forward_to: tuple[tuple[str, str, str], ...]
 
 
 class ScanError(ValueError):
@@ -251,6 +261,16 @@ class Scanner:
                 failures.setdefault((where, rule.name), f"{where}: rule {rule.name}: {e}")
         if failures:
             raise ScanError("\n".join(failures.values()))
+        # Per rule, computed once: its key, the targets delivered to, the buses forwarded to.
+        self._plans = [
+            _Plan(
+                rule,
+                rule.key,
+                tuple(t for t in rule.targets if bus_of(t.arn) is None),
+                tuple((f"{b[0]}/{b[1]}", b[0], b[1]) for t in rule.targets if (b := bus_of(t.arn)) is not None),
+            )
+            for rule in self.rules
+        ]
 
     # --- matching -------------------------------------------------------------------------------
 
@@ -265,35 +285,26 @@ class Scanner:
         summary.skipped.update(stats["skipped"])
         for index, offset, message in result["errors"]:
             self._problem(summary, Problem(name, message, index, offset))
-        for _index, _offset, keys, event_json, event_id, _region in result["matches"]:
-            event: dict[str, Any] = json.loads(event_json)
+        for _index, _offset, keys, event_json, event_id, _region, event_time in result["matches"]:
+            event = EventJSON(event_json, time=event_time)
             for key in keys:
-                self._matched(self.rules[key], event, event_json, event_id, summary, deliver, hop=0)
+                self._matched(self._plans[key], event, event_id, summary, deliver, forwarded=False)
 
     def _matched(
-        self,
-        rule: model.Rule,
-        event: dict[str, Any],
-        event_json: str,
-        event_id: str,
-        summary: ScanSummary,
-        deliver: DeliverFn,
-        *,
-        hop: int,
+        self, plan: _Plan, event: EventJSON, event_id: str, summary: ScanSummary, deliver: DeliverFn, *, forwarded: bool
     ) -> None:
-        summary.matches_by_rule[rule.key] += 1
-        for target in rule.targets:
-            bus = bus_of(target.arn)
-            if bus is None:
-                summary.deliveries += 1
-                deliver(rule, target, event, event_id)
-            elif hop > 0:
+        summary.matches_by_rule[plan.key] += 1
+        for target in plan.deliver_to:
+            summary.deliveries += 1
+            deliver(plan.rule, target, event, event_id)
+        for name, region, bus in plan.forward_to:
+            if forwarded:
                 summary.not_forwarded_again += 1
-            else:
-                summary.forwarded[f"{bus[0]}/{bus[1]}"] += 1
-                summary.forwarded_by_rule[rule.key] += 1
-                for key in self.replay.match_forwarded(bus[0], bus[1], event_json):
-                    self._matched(self.rules[key], event, event_json, event_id, summary, deliver, hop=1)
+                continue
+            summary.forwarded[name] += 1
+            summary.forwarded_by_rule[plan.key] += 1
+            for key in self.replay.match_forwarded(region, bus, event.text):
+                self._matched(self._plans[key], event, event_id, summary, deliver, forwarded=True)
 
     def _problem(self, summary: ScanSummary, problem: Problem) -> None:
         summary.errors += 1

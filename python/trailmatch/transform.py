@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final
@@ -91,6 +91,7 @@ __all__ = [
     "MAX_INPUT_PATH_LENGTH",
     "MAX_INPUT_TEMPLATE_LENGTH",
     "RESERVED_VARIABLES",
+    "EventJSON",
     "TransformError",
     "compact_json",
     "evaluate_path",
@@ -368,6 +369,52 @@ def _envelope_without_detail(event: Mapping[str, Any]) -> dict[str, Any]:
     return {("detailType" if k == "detail-type" else k): v for k, v in event.items() if k != "detail"}
 
 
+class EventJSON(Mapping[str, Any]):
+    """An EventBridge event held as its compact JSON text, parsed only when a field is read.
+
+    ``trailmatch scan`` hands matched events over in this form: a target without ``Input``,
+    ``InputPath`` or ``InputTransformer`` receives :attr:`text` as it is, so delivering the whole
+    event costs no parse. Fields given as keywords (``time=...``) are answered without parsing.
+
+    Example:
+        >>> e = EventJSON('{"version":"0","time":"2026-11-22T10:00:00Z","detail":{"n":1.50}}',
+        ...               time="2026-11-22T10:00:00Z")
+        >>> e.get("time"), e.parsed is None
+        ('2026-11-22T10:00:00Z', True)
+        >>> e["detail"], transform_input(e)
+        ({'n': 1.5}, '{"version":"0","time":"2026-11-22T10:00:00Z","detail":{"n":1.50}}')
+    """
+
+    __slots__ = ("_known", "parsed", "text")
+
+    def __init__(self, text: str, **known: Any) -> None:
+        #: The event's JSON text.
+        self.text = text
+        self._known = known
+        #: The parsed event, once a field other than the known ones was read.
+        self.parsed: dict[str, Any] | None = None
+
+    def _doc(self) -> dict[str, Any]:
+        if self.parsed is None:
+            doc = _load_event(self.text)
+            self.parsed = doc if isinstance(doc, dict) else dict(doc)
+        return self.parsed
+
+    def __getitem__(self, key: str) -> Any:
+        if self.parsed is None and key in self._known:
+            return self._known[key]
+        return self._doc()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._doc())
+
+    def __len__(self) -> int:
+        return len(self._doc())
+
+    def __repr__(self) -> str:
+        return f"EventJSON({self.text[:60]!r}{'...' if len(self.text) > 60 else ''})"
+
+
 def _load_event(event: str | bytes | Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(event, dict):
         return event
@@ -438,6 +485,8 @@ def transform_input(
     ]
     if len(chosen) > 1:
         raise ValueError("Only one of Input, InputPath, or InputTransformer must be provided.")
+    if not chosen and isinstance(event, EventJSON):
+        return event.text
     doc = _load_event(event)
     if input is not None:
         try:

@@ -52,7 +52,7 @@ fn envelope_options(
 
 /// A match or an error of one input, owned (collected without the GIL).
 enum Owned {
-    Match { index: usize, offset: usize, keys: Vec<u32>, event: String, event_id: String, region: String },
+    Match { index: usize, offset: usize, keys: Vec<u32>, event: String, event_id: String, region: String, time: String },
     Error { index: Option<usize>, offset: usize, message: String },
 }
 
@@ -86,13 +86,14 @@ impl PyReplay {
         let stats = REPLAY_SCRATCH.with(|s| {
             self.inner.process(data, &mut s.borrow_mut(), &mut |item| {
                 items.push(match item {
-                    Item::Match { index, offset, keys, event, event_id, region } => Owned::Match {
+                    Item::Match { index, offset, keys, event, event_id, region, time } => Owned::Match {
                         index,
                         offset,
                         keys: keys.to_vec(),
                         event: event.to_owned(),
                         event_id: event_id.to_owned(),
                         region: region.to_owned(),
+                        time: time.to_owned(),
                     },
                     Item::Error { index, offset, message } => Owned::Error { index, offset, message },
                 });
@@ -106,8 +107,8 @@ impl PyReplay {
         let errors = PyList::empty(py);
         for item in items {
             match item {
-                Owned::Match { index, offset, keys, event, event_id, region } => {
-                    matches.append((index, offset, keys, event, event_id, region))?;
+                Owned::Match { index, offset, keys, event, event_id, region, time } => {
+                    matches.append((index, offset, keys, event, event_id, region, time))?;
                 }
                 Owned::Error { index, offset, message } => errors.append((index, offset, message))?,
             }

@@ -10,7 +10,7 @@
 //! | `time` | `eventTime` |
 //! | `region` | `awsRegion` |
 //! | `resources` | `[]` |
-//! | `detail` | the record, verbatim |
+//! | `detail` | the record, compact: whitespace between tokens removed, tokens as written |
 //!
 //! The envelope is a *view*: matching reads the record once, with the envelope's fields supplied
 //! as values and the record scanned in place as `detail`; only events that match are written
@@ -137,6 +137,8 @@ pub enum Event<'a> {
         event_id: Cow<'a, str>,
         /// Whether `ENABLED` rules skip it (its `detail` is a read-only management event).
         read_only: bool,
+        /// Its `time`.
+        time: Cow<'a, str>,
     },
     /// Not delivered to EventBridge.
     Skipped(Skip),
@@ -163,6 +165,7 @@ struct Fields {
     detail: Option<(usize, usize)>,
     region: Option<(usize, usize)>,
     id: Option<(usize, usize)>,
+    time: Option<(usize, usize)>,
 }
 
 fn fields(record: &[u8]) -> Result<Fields, EventError> {
@@ -184,6 +187,7 @@ fn fields(record: &[u8]) -> Result<Fields, EventError> {
             b"detail" => &mut f.detail,
             b"region" => &mut f.region,
             b"id" => &mut f.id,
+            b"time" => &mut f.time,
             _ => return true,
         };
         // The first occurrence of a duplicate key wins here.
@@ -286,7 +290,8 @@ pub fn view<'a>(record: &'a [u8], options: &EnvelopeOptions) -> Result<Event<'a>
             Err(_) => (None, false),
         };
         let event_id = event_id.or_else(|| string(record, f.id)).unwrap_or(Cow::Borrowed(""));
-        return Ok(Event::EventBridge { region, event_id, read_only });
+        let time = string(record, f.time).unwrap_or(Cow::Borrowed(""));
+        return Ok(Event::EventBridge { region, event_id, read_only, time });
     }
     let event_type = string(record, f.event_type);
     let detail_type = match detail_type(event_type.as_deref(), options) {
@@ -320,7 +325,7 @@ pub fn view<'a>(record: &'a [u8], options: &EnvelopeOptions) -> Result<Event<'a>
         event_id,
         read_only: classify_read_only(record, &f, options.read_only),
     };
-    if envelope.json_len() > options.max_event_bytes {
+    if envelope.upper_json_len() > options.max_event_bytes && envelope.json_len() > options.max_event_bytes {
         return Ok(Event::Skipped(Skip::TooLarge));
     }
     Ok(Event::CloudTrail(envelope))
@@ -342,14 +347,25 @@ impl Envelope<'_> {
 
     /// Length of [`write_json`](Self::write_json)'s output.
     pub fn json_len(&self) -> usize {
+        self.envelope_len() + crate::json::compact_len(self.detail)
+    }
+
+    /// Length of the output without `detail`, plus `detail` as it is (with its whitespace): an
+    /// upper bound of [`json_len`](Self::json_len) that costs nothing to compute.
+    fn upper_json_len(&self) -> usize {
+        self.envelope_len() + self.detail.len()
+    }
+
+    fn envelope_len(&self) -> usize {
         let mut n = 0;
         for (key, value) in self.fields() {
             n += key.len() + 3 + json_string_len(value) + 1;
         }
-        n + br#""resources":[],"detail":"#.len() + self.detail.len() + 2
+        n + br#""resources":[],"detail":"#.len() + 2
     }
 
-    /// Appends the event's JSON: the envelope fields, then `detail` as the record's own text.
+    /// Appends the event's JSON, compact: the envelope fields, then `detail`, the record's own
+    /// text without the whitespace between its tokens (strings and numbers exactly as written).
     pub fn write_json(&self, out: &mut String) {
         out.push('{');
         for (key, value) in self.fields() {
@@ -359,7 +375,7 @@ impl Envelope<'_> {
             out.push(',');
         }
         out.push_str(r#""resources":[],"detail":"#);
-        out.push_str(&String::from_utf8_lossy(self.detail));
+        crate::json::push_compact(&String::from_utf8_lossy(self.detail), out);
         out.push('}');
     }
 }
@@ -441,13 +457,16 @@ mod tests {
     }
 
     #[test]
-    fn json_is_the_envelope_with_the_record_verbatim() {
-        let text = record(r#", "note": "a\"b""#);
+    fn json_is_the_envelope_with_the_record_compacted() {
+        let text = record(r#", "note": "a\"b  c", "n": 1.50e+2"#);
         let e = envelope(&text, &EnvelopeOptions::default());
         let mut json = String::new();
         e.write_json(&mut json);
         assert_eq!(json.len(), e.json_len());
-        assert!(json.ends_with(&format!(r#""resources":[],"detail":{text}}}"#)));
+        let mut compact = String::new();
+        crate::json::push_compact(&text, &mut compact);
+        assert!(json.ends_with(&format!(r#""resources":[],"detail":{compact}}}"#)));
+        assert!(compact.contains(r#""note":"a\"b  c","n":1.50e+2"#));
         let keys: Vec<&str> =
             ["version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"].to_vec();
         let mut last = 0;
@@ -458,6 +477,9 @@ mod tests {
         }
         let big = record(&format!(r#", "pad": "{}""#, "x".repeat(262_144)));
         assert_eq!(view(big.as_bytes(), &EnvelopeOptions::default()).unwrap(), Event::Skipped(Skip::TooLarge));
+        // The limit applies to the compact event: whitespace does not count.
+        let spaced = record(&format!(r#", "pad": "{}"{}"#, "x".repeat(200_000), " ".repeat(100_000)));
+        assert!(matches!(view(spaced.as_bytes(), &EnvelopeOptions::default()).unwrap(), Event::CloudTrail(_)));
     }
 
     #[test]
@@ -466,7 +488,7 @@ mod tests {
                        "region": "us-east-1", "detail": {"eventID": "e9", "readOnly": true, "managementEvent": true}}"#;
         assert_eq!(
             view(text, &EnvelopeOptions::default()).unwrap(),
-            Event::EventBridge { region: "us-east-1".into(), event_id: "e9".into(), read_only: true }
+            Event::EventBridge { region: "us-east-1".into(), event_id: "e9".into(), read_only: true, time: "".into() }
         );
     }
 }

@@ -80,6 +80,8 @@ pub enum Item<'a> {
         event_id: &'a str,
         /// The event's region.
         region: &'a str,
+        /// The event's `time` (the record's `eventTime`).
+        time: &'a str,
     },
     /// A part of the input that could not be read or matched.
     Error {
@@ -309,7 +311,9 @@ impl Replay {
                     continue;
                 }
                 Event::CloudTrail(env) => (env.region.clone(), env.read_only, env.event_id.clone()),
-                Event::EventBridge { region, read_only, event_id } => (region.clone(), *read_only, event_id.clone()),
+                Event::EventBridge { region, read_only, event_id, .. } => {
+                    (region.clone(), *read_only, event_id.clone())
+                }
             };
             let Some(bus) = self.buses.get(&(region.as_ref().into(), "default".into())) else {
                 if unread_is_valid(&mut stats, &mut fail) {
@@ -336,10 +340,17 @@ impl Replay {
             stats.matched_events += 1;
             stats.matches += keys.len() as u64;
             json.clear();
-            match &event {
-                Event::CloudTrail(env) => env.write_json(json),
-                _ => json.push_str(&String::from_utf8_lossy(record.bytes)),
-            }
+            let time = match &event {
+                Event::CloudTrail(env) => {
+                    env.write_json(json);
+                    &env.time
+                }
+                Event::EventBridge { time, .. } => {
+                    crate::json::push_compact(&String::from_utf8_lossy(record.bytes), json);
+                    time
+                }
+                Event::Skipped(_) => unreachable!("skipped records are not matched"),
+            };
             sink(Item::Match {
                 index: record.index,
                 offset: record.offset,
@@ -347,6 +358,7 @@ impl Replay {
                 event: json,
                 event_id: &event_id,
                 region: &region,
+                time,
             });
         }
         if let Some(mut message) = decoded.error {
@@ -391,7 +403,11 @@ pub fn to_eventbridge(record: &[u8], options: &EnvelopeOptions) -> Result<Result
             env.write_json(&mut json);
             Ok(json)
         }
-        Event::EventBridge { .. } => Ok(String::from_utf8_lossy(record).into_owned()),
+        Event::EventBridge { .. } => {
+            let mut json = String::with_capacity(record.len());
+            crate::json::push_compact(&String::from_utf8_lossy(record), &mut json);
+            Ok(json)
+        }
         Event::Skipped(reason) => Err(reason),
     })
 }
