@@ -30,6 +30,11 @@ SCHEMA = ROOT / "docs" / "rules.schema.json"
         ("scenario-001-receiver.yaml", "cloudformation"),
         ("scenario-002.yaml", "cloudformation"),
         ("cfn-template.json", "cloudformation"),
+        ("cfn-metric-filter-alarm.yaml", "cloudformation"),
+        ("scenario-004.yaml", "cloudformation"),
+        ("cli-describe-metric-filters.json", "awscli"),
+        ("cli-describe-alarms.json", "awscli"),
+        ("native-metric-filters.yaml", "native"),
         ("cli-list-rules.json", "awscli"),
         ("cli-describe-and-targets.json", "awscli"),
         ("cli-pages.json", "awscli"),
@@ -57,7 +62,7 @@ def test_every_fixture_loads():
             continue
         d = load_rules(path, parameters=given)
         assert isinstance(d, model.Deployment)
-        assert d.rules or d.bindings, path.name
+        assert d.rules or d.bindings or d.metric_filters or d.alarms, path.name
 
 
 def test_scenarios_combine_into_one_deployment():
@@ -148,6 +153,24 @@ def test_deployment_pickles():
         assert type(rule.name) is str
 
 
+def test_metric_filters_and_alarms_are_plain_data():
+    d = load_rules(DATA / "cfn-metric-filter-alarm.yaml", parameters={"Email": "a@example.com"})
+    d.extend(load_rules(DATA / "native-metric-filters.yaml"))
+    d.extend(load_rules(DATA / "cli-describe-alarms.json"))
+    assert d.metric_filters
+    assert d.alarms
+    copy = pickle.loads(pickle.dumps(d))
+    assert copy == d
+    for f in copy.metric_filters:
+        t = f.transformation
+        assert {type(v) for v in (f.name, f.log_group, f.filter_pattern, t.metric_name, t.metric_value)} == {str}
+        assert all(type(k) is str and type(v) is str for k, v in t.dimensions.items())
+        assert t.default_value is None or type(t.default_value) is float
+    for a in copy.alarms:
+        assert {type(v) for v in (a.name, a.metric_name, a.namespace, a.statistic, *a.alarm_actions)} == {str}
+        assert (type(a.period), type(a.evaluation_periods), type(a.threshold)) == (int, int, float)
+
+
 @pytest.mark.parametrize(
     "module",
     [
@@ -157,6 +180,8 @@ def test_deployment_pickles():
         "trailmatch.rules.cloudformation",
         "trailmatch.rules.awscli",
         "trailmatch.rules.native",
+        "trailmatch.rules.cloudwatch",
+        "trailmatch.rules.packs",
     ],
 )
 def test_docstring_examples(module):
@@ -185,7 +210,7 @@ def test_rules_md_examples_load(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     d = load_rules(path)
-    assert d.rules or d.bindings
+    assert d.rules or d.bindings or d.metric_filters or d.alarms
     assert d.warnings == []
     if detect_format(path) == "native":
         import jsonschema
@@ -222,6 +247,21 @@ def test_rules_md_documents_every_destination_type_and_native_key():
         ("broken-unknown-reference.yaml", 10, "Rule", "Unresolved resource dependencies [AlertsTopic]", "'AlertTopic'"),
         ("broken-native.yaml", 7, "root-login", "rules[0].targets[0].InputPath: unknown key", "'input_path'"),
         ("broken-cli.json", 1, None, "list-targets-by-rule output before any rule", "describe-rule"),
+        ("broken-alarm.yaml", 19, "RootUsageAlarm", "Period must be 10, 20, 30 or a multiple of 60", "60 or 120"),
+        (
+            "broken-metric-filter.json",
+            9,
+            "RootUsageFilter",
+            "MetricTransformations must hold exactly one metric transformation, found 2",
+            "one metric filter per metric",
+        ),
+        (
+            "broken-native-alarm.yaml",
+            14,
+            "root-usage",
+            "alarms[0].statistic: must be one of SampleCount, Average, Sum, Minimum, Maximum, found 'Total'",
+            None,
+        ),
     ],
 )
 def test_broken_fixtures_name_file_line_and_rule(name, line, rule, message, hint):
@@ -233,3 +273,98 @@ def test_broken_fixtures_name_file_line_and_rule(name, line, rule, message, hint
     assert str(e).startswith(f"{DATA / name}:{line}: ")
     if hint:
         assert hint in (e.hint or "")
+
+
+# --- filter-pattern errors: how the engine's error becomes a RulesError ------------------------------
+
+
+class FakeFilterPatternError(ValueError):
+    """The shape of trailmatch.errors.FilterPatternError: a message, ``position``, ``hint``."""
+
+    def __init__(self, message: str, position: int, hint: str | None = None) -> None:
+        super().__init__(f"Invalid filter pattern: {message} at character {position}")
+        self.message = message
+        self.position = position
+        self.hint = hint
+
+
+def fake_compiler(bad: str, hint: str | None = "say it otherwise"):
+    def compile_filter_pattern(pattern: str) -> object:
+        if bad in pattern:
+            raise FakeFilterPatternError(f"{bad} is not supported", pattern.index(bad), hint)
+        return object()
+
+    return lambda: compile_filter_pattern
+
+
+def test_filter_pattern_errors_name_file_line_resource_and_character(tmp_path, monkeypatch):
+    from trailmatch.rules import cloudwatch
+
+    monkeypatch.setattr(cloudwatch, "_compiler", fake_compiler("IS NOT"))
+    path = tmp_path / "stack.yaml"
+    path.write_text(
+        "Resources:\n  Filter:\n    Type: AWS::Logs::MetricFilter\n    Properties:\n"
+        "      LogGroupName: CloudTrail/logs\n      FilterPattern: '{ $.errorCode IS NOT NULL }'\n"
+        "      MetricTransformations: [{MetricName: m, MetricNamespace: n, MetricValue: '1'}]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RulesError) as info:
+        load_rules(path)
+    e = info.value
+    assert (e.file, e.line, e.name, e.position, e.hint) == (str(path), 6, "Filter", 14, "say it otherwise")
+    assert e.message == (
+        "FilterPattern of metric filter 'stack-Filter' is not valid: "
+        "Invalid filter pattern: IS NOT is not supported at character 14"
+    )
+    assert e.reason == "IS NOT is not supported"
+    copy = pickle.loads(pickle.dumps(e))
+    assert (copy.position, copy.reason) == (14, e.reason)
+
+
+def test_filter_pattern_errors_inside_a_block_name_the_text_line(tmp_path, monkeypatch):
+    from trailmatch.rules import cloudwatch
+
+    monkeypatch.setattr(cloudwatch, "_compiler", fake_compiler("IS NOT", hint=None))
+    text = (
+        "Parameters:\n  Code: {Type: String, Default: AccessDenied}\nResources:\n  Filter:\n"
+        "    Type: AWS::Logs::MetricFilter\n    Properties:\n      LogGroupName: CloudTrail/logs\n"
+        "      FilterPattern: !Sub |\n"
+        '        { ($.errorCode = "${Code}") ||\n'
+        "          ($.errorCode IS NOT NULL) }\n"
+        "      MetricTransformations: [{MetricName: m, MetricNamespace: n, MetricValue: '1'}]\n"
+    )
+    with pytest.raises(RulesError) as info:
+        load_rules_text(text, file="stack.yaml")
+    e = info.value
+    assert (e.line, e.name, e.position, e.hint) == (10, "Filter", 51, None)
+    assert "is not valid (line 2 of the pattern text): " in e.message
+    native = (
+        "metric_filters:\n  - name: f\n    filter_pattern: |\n"
+        '      { ($.errorCode = "AccessDenied") ||\n        ($.errorCode IS NOT NULL) }\n'
+        "    metric: {name: m, namespace: n}\n"
+    )
+    with pytest.raises(RulesError) as info:
+        load_rules_text(native, file="rules.yaml")
+    assert (info.value.line, info.value.name) == (5, "f")
+    assert info.value.message.startswith("metric_filters[0].filter_pattern of metric filter 'f' is not valid (line 2")
+
+
+def test_filter_pattern_error_hint_for_an_unsubstituted_variable(tmp_path, monkeypatch):
+    from trailmatch.rules import cloudwatch
+
+    monkeypatch.setattr(cloudwatch, "_compiler", fake_compiler("${", hint=None))
+    with pytest.raises(RulesError) as info:
+        load_rules_text(
+            "metric_filters:\n  - {name: f, filter_pattern: '{ $.a = ${X} }', metric: {name: m, namespace: n}}\n"
+        )
+    assert "inside !Sub it must name a parameter" in (info.value.hint or "")
+
+
+def test_cli_metric_filters_are_compiled_too(tmp_path, monkeypatch):
+    from trailmatch.rules import cloudwatch
+
+    monkeypatch.setattr(cloudwatch, "_compiler", fake_compiler("NOT EXISTS"))
+    with pytest.raises(RulesError) as info:
+        load_rules(DATA / "cli-describe-metric-filters.json")
+    assert (info.value.line, info.value.name) == (21, "RootAccountUsage")
+    assert info.value.message.startswith("filterPattern of metric filter 'RootAccountUsage' is not valid: ")

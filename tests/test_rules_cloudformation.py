@@ -1027,3 +1027,499 @@ def test_event_bus_needs_a_name(tmp_path):
     e = error(tmp_path, "Resources:\n  Bus:\n    Type: AWS::Events::EventBus\n")
     assert (e.line, e.name) == (2, "Bus")
     assert "needs a Name" in e.message
+
+
+# --- metric filters and alarms ------------------------------------------------------------------
+
+
+def test_scenario_004_template():
+    d = load_rules(
+        DATA / "scenario-004.yaml",
+        regions=["ap-northeast-1"],
+        account="111111111111",
+        parameters={"Email": "sec@example.com"},
+    )
+    (f,) = d.metric_filters
+    assert (f.name, f.log_group, f.region, f.account) == (
+        "s3-create-bucket",
+        "aws-cloudtrail-logs-qiita-tutorial",
+        "ap-northeast-1",
+        "111111111111",
+    )
+    assert f.filter_pattern == '{ ($.eventName = "CreateBucket") }'
+    assert f.transformation == model.MetricTransformation(
+        "CreateBucketCount", "S3BucketMonitoring", metric_value="1", default_value=0.0, unit="Count"
+    )
+    (alarm,) = d.alarms
+    assert (alarm.statistic, alarm.period, alarm.evaluation_periods, alarm.threshold) == ("Sum", 60, 1, 0.0)
+    assert alarm.comparison_operator == "GreaterThanThreshold"
+    assert (alarm.namespace, alarm.metric_name) == (f.transformation.metric_namespace, f.transformation.metric_name)
+    assert alarm.treat_missing_data == "missing"
+    assert alarm.arn == "arn:aws:cloudwatch:ap-northeast-1:111111111111:alarm:s3-create-bucket"
+    (topic,) = d.topics
+    assert alarm.alarm_actions == (topic.arn,)
+    assert topic.subscriptions == (model.Subscription("email", "sec@example.com"),)
+    assert topic.logical_id == "NotificationTopic"
+    assert d.unsupported == []
+    assert d.warnings == []
+    assert f.location == model.Location(str(DATA / "scenario-004.yaml"), 16, "CreateBucketMetricFilter")
+
+
+def test_metric_filter_alarm_template():
+    d = load_rules(
+        DATA / "cfn-metric-filter-alarm.yaml",
+        regions=["us-east-1", "eu-west-1"],
+        account="111122223333",
+        parameters={"Email": "sec@example.com", "LogGroupName": "CloudTrail/logs"},
+    )
+    assert d.unsupported == []  # the log group is modelled (a name), not unsupported
+    assert d.warnings == []
+    names = [(f.region, f.name) for f in d.metric_filters]
+    assert names[:4] == [
+        ("us-east-1", "cfn-metric-filter-alarm-SecurityGroupChangesMetricFilter"),
+        ("us-east-1", "ConsoleSignInFailures"),
+        ("us-east-1", "cfn-metric-filter-alarm-AuthorizationFailuresMetricFilter"),
+        ("us-east-1", "ApiCallsBySource"),
+    ]
+    assert len(names) == 8
+    assert {f.log_group for f in d.metric_filters} == {"CloudTrail/logs"}  # !Ref of the AWS::Logs::LogGroup
+    sg = d.metric_filters[0]
+    assert sg.filter_pattern.startswith("{ ($.eventName = AuthorizeSecurityGroupIngress) || ")
+    assert "\n" not in sg.filter_pattern  # folded scalar
+    by_source = d.metric_filters[3].transformation
+    assert by_source.dimensions == {"EventSource": "$.eventSource"}
+    assert by_source.unit == "Count"
+    alarms = {(a.region, a.name): a for a in d.alarms}
+    topic = "arn:aws:sns:eu-west-1:111122223333:cloudtrail-alarms"
+    failures = alarms[("eu-west-1", "CloudTrailConsoleSignInFailures")]
+    assert (failures.threshold, failures.treat_missing_data, failures.unit) == (3.0, "notBreaching", "Count")
+    assert failures.alarm_actions == failures.ok_actions == (topic,)
+    authz = alarms[("eu-west-1", "CloudTrailAuthorizationFailures-eu-west-1")]
+    assert (authz.evaluation_periods, authz.datapoints_to_alarm, authz.m) == (5, 3, 3)
+    iam = alarms[("eu-west-1", "CloudTrailIamApiCalls")]
+    assert iam.dimensions == {"EventSource": "iam.amazonaws.com"}
+    assert iam.actions_enabled is False
+    assert iam.period == 3600
+    assert alarms[("us-east-1", "CloudTrailSecurityGroupChanges")].description.startswith("An API call")
+
+
+def test_conditions_apply_to_metric_filters_and_alarms():
+    d = load_rules(DATA / "cfn-metric-filter-alarm.yaml", parameters={"Email": "a@example.com", "Environment": "dev"})
+    assert "cfn-metric-filter-alarm-AuthorizationFailuresMetricFilter" not in [f.name for f in d.metric_filters]
+    assert not any(a.name.startswith("CloudTrailAuthorizationFailures") for a in d.alarms)
+
+
+ALARM_TEMPLATE = """\
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+  Filter:
+    Type: AWS::Logs::MetricFilter
+    Properties:
+      LogGroupName: CloudTrail/logs
+      FilterPattern: '{{ $.eventName = "CreateBucket" }}'
+      MetricTransformations:
+        - {{MetricName: Buckets, MetricNamespace: Trail, MetricValue: "1"}}
+  Alarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      MetricName: Buckets
+      Namespace: Trail
+      Statistic: Sum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+      AlarmActions: [!Ref Topic]
+{extra}"""
+
+
+def test_default_names_ref_and_getatt(tmp_path):
+    extra = """\
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {source: [aws.cloudwatch]}
+      Description: !Sub "${Filter} ${Alarm} ${Alarm.Arn}"
+"""
+    d = load(tmp_path, ALARM_TEMPLATE.format(extra=extra), account="111122223333")
+    (f,) = d.metric_filters
+    (alarm,) = d.alarms
+    assert f.name == "stack-Filter"
+    assert alarm.name == "stack-Alarm"
+    assert d.rules[0].description == (
+        "stack-Filter stack-Alarm arn:aws:cloudwatch:us-east-1:111122223333:alarm:stack-Alarm"
+    )
+    assert alarm.location == model.Location(str(tmp_path / "stack.yaml"), 11, "Alarm")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "name", "message", "hint"),
+    [
+        (
+            "Period: 300",
+            "Period: 90",
+            17,
+            "Alarm",
+            "Period must be 10, 20, 30 or a multiple of 60 seconds, found 90",
+            "60 or 120",
+        ),
+        ("Period: 300", "Period: 45", 17, "Alarm", "found 45", "30 or 60"),
+        ("Period: 300", "Period: five", 17, "Alarm", "Period must be an integer", None),
+        ("      Period: 300\n", "", 11, "Alarm", "Period is required", None),
+        ("EvaluationPeriods: 1", "EvaluationPeriods: 0", 18, "Alarm", "EvaluationPeriods must be at least 1", None),
+        (
+            "EvaluationPeriods: 1",
+            "EvaluationPeriods: 289",
+            18,
+            "Alarm",
+            "EvaluationPeriods is too large: 289 periods of 300 seconds make 86,700",
+            None,
+        ),
+        (
+            "EvaluationPeriods: 1",
+            "EvaluationPeriods: 3\n      DatapointsToAlarm: 4",
+            19,
+            "Alarm",
+            "DatapointsToAlarm must be from 1 to EvaluationPeriods (3), found 4",
+            "M out of N",
+        ),
+        (
+            "EvaluationPeriods: 1",
+            "EvaluationPeriods: 3\n      DatapointsToAlarm: 0",
+            19,
+            "Alarm",
+            "DatapointsToAlarm must be at least 1",
+            None,
+        ),
+        ("Statistic: Sum", "Statistic: sum", 16, "Alarm", "Statistic must be one of SampleCount", "'Sum'"),
+        ("Statistic: Sum", "Statistic: p99", 16, "Alarm", "found 'p99'", "ExtendedStatistic"),
+        ("      Statistic: Sum\n", "", 11, "Alarm", "Statistic is required", "Sum"),
+        (
+            "ComparisonOperator: GreaterThanOrEqualToThreshold",
+            "ComparisonOperator: GreaterOrEqual",
+            20,
+            "Alarm",
+            "ComparisonOperator must be one of GreaterThanOrEqualToThreshold",
+            None,
+        ),
+        ("Threshold: 1", "Threshold: high", 19, "Alarm", "Threshold must be a number", None),
+        ("      Threshold: 1\n", "", 11, "Alarm", "Threshold is required", None),
+        (
+            "Threshold: 1",
+            "Threshold: 1\n      TreatMissingData: notbreaching",
+            20,
+            "Alarm",
+            "TreatMissingData must be one of missing, notBreaching",
+            "'notBreaching'",
+        ),
+        ("Threshold: 1", "Threshold: 1\n      Unit: count", 20, "Alarm", "Unit must be a CloudWatch unit", "'Count'"),
+        (
+            "Threshold: 1",
+            "Threshold: 1\n      ActionsEnabled: maybe",
+            20,
+            "Alarm",
+            "ActionsEnabled must be true or false",
+            None,
+        ),
+        ("      Namespace: Trail\n", "", 11, "Alarm", "Namespace is required", "MetricNamespace"),
+        (
+            "Threshold: 1",
+            "Threshold: 1\n      Dimensions: [{Key: a, Value: b}]",
+            20,
+            "Alarm",
+            "Dimensions[0] must be {Name: ..., Value: ...}",
+            None,
+        ),
+        (
+            "Threshold: 1",
+            "Threshold: 1\n      Dimensions: [{Name: a, Value: b}, {Name: a, Value: c}]",
+            20,
+            "Alarm",
+            "has dimension 'a' twice",
+            None,
+        ),
+        (
+            "AlarmActions: [!Ref Topic]",
+            "AlarmActions: [alerts]",
+            21,
+            "Alarm",
+            "AlarmActions[0] 'alerts' is not an ARN",
+            "!Ref of the topic",
+        ),
+        (
+            "AlarmActions: [!Ref Topic]",
+            "AlarmActions: [!Ref Topic, !Ref Topic, !Ref Topic, !Ref Topic, !Ref Topic, !Ref Topic]",
+            21,
+            "Alarm",
+            "AlarmActions may hold at most 5 ARNs, found 6",
+            None,
+        ),
+        (
+            "Threshold: 1",
+            "Threshold: 1\n      Priod: 60",
+            20,
+            "Alarm",
+            "Encountered unsupported property Priod",
+            "'Period'",
+        ),
+        (
+            "Threshold: 1",
+            "Threshold: 1\n      ExtendedStatistic: p99",
+            20,
+            "Alarm",
+            "ExtendedStatistic cannot be given together with Statistic",
+            None,
+        ),
+        (
+            "LogGroupName: CloudTrail/logs",
+            "LogGroupName: arn:aws:logs:us-east-1:1:log-group:CloudTrail/logs:*",
+            7,
+            "Filter",
+            "is not a log group name",
+            "not its ARN",
+        ),
+        ("      LogGroupName: CloudTrail/logs\n", "", 4, "Filter", "LogGroupName is required", "aws-cloudtrail-logs-"),
+        (
+            "LogGroupName: CloudTrail/logs",
+            "LogGroupName: CloudTrail/logs\n      FilterName: 'a:b'",
+            8,
+            "Filter",
+            "FilterName 'a:b' may not contain ':' or '*'",
+            None,
+        ),
+        (
+            "        - {MetricName: Buckets,",
+            "        - {MetricName: 'Buck*ets',",
+            10,
+            "Filter",
+            "MetricTransformations[0].MetricName 'Buck*ets' is not a valid metric name",
+            None,
+        ),
+        (
+            'MetricValue: "1"',
+            'MetricValue: "one"',
+            10,
+            "Filter",
+            "MetricTransformations[0].MetricValue must be a number",
+            None,
+        ),
+        (
+            'MetricValue: "1"',
+            'MetricValue: "1", Unit: count',
+            10,
+            "Filter",
+            "MetricTransformations[0].Unit must be a CloudWatch unit",
+            "'Count'",
+        ),
+        (
+            'MetricValue: "1"',
+            'MetricValue: "1", DefaultValue: 0, Dimensions: [{Key: src, Value: $.eventSource}]',
+            10,
+            "Filter",
+            "MetricTransformations[0].DefaultValue cannot be combined with dimensions",
+            "drop one",
+        ),
+        (
+            'MetricValue: "1"',
+            'MetricValue: "1", Dimensions: [{Key: a, Value: $.a}, {Key: b, Value: $.b}, {Key: c, Value: $.c},'
+            " {Key: d, Value: $.d}]",
+            10,
+            "Filter",
+            "Dimensions may hold at most 3 dimensions, found 4",
+            None,
+        ),
+        (
+            'MetricValue: "1"',
+            'MetricValue: "1", Metric: x',
+            10,
+            "Filter",
+            "Encountered unsupported property Metric in MetricTransformations",
+            None,
+        ),
+        (
+            'MetricValue: "1"}',
+            'MetricValue: "1"}\n        - {MetricName: B2, MetricNamespace: Trail, MetricValue: "1"}',
+            9,
+            "Filter",
+            "MetricTransformations must hold exactly one metric transformation, found 2",
+            "one metric filter per metric",
+        ),
+        (
+            "      MetricTransformations:\n        - {{",
+            "      MetricTransformations: []\n      X:\n        - {{",
+            10,
+            "Filter",
+            "Encountered unsupported property X",
+            None,
+        ),
+    ],
+)
+def test_metric_filter_and_alarm_errors(tmp_path, old, new, line, name, message, hint):
+    template = ALARM_TEMPLATE.format(extra="")
+    old, new = old.replace("{{", "{"), new.replace("{{", "{")
+    assert old in template, old
+    e = error(tmp_path, template.replace(old, new, 1))
+    assert (e.line, e.name) == (line, name), str(e)
+    assert message in e.message
+    if hint:
+        assert hint in (e.hint or ""), e.hint
+
+
+def test_duplicate_alarm_and_filter_names(tmp_path):
+    extra = """\
+  Again:
+    Type: AWS::CloudWatch::Alarm
+    Properties: {AlarmName: stack-Alarm, MetricName: m, Namespace: n, Statistic: Sum, Period: 60,
+                 EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: GreaterThanThreshold}
+"""
+    e = error(tmp_path, ALARM_TEMPLATE.format(extra=extra))
+    assert (e.line, e.name) == (22, "Again")
+    assert "alarm 'stack-Alarm' already exists in us-east-1 (defined by Alarm)" in e.message
+    extra = """\
+  Filter2:
+    Type: AWS::Logs::MetricFilter
+    Properties:
+      FilterName: stack-Filter
+      LogGroupName: CloudTrail/logs
+      FilterPattern: ''
+      MetricTransformations: [{MetricName: m, MetricNamespace: n, MetricValue: "1"}]
+"""
+    e = error(tmp_path, ALARM_TEMPLATE.format(extra=extra))
+    assert (e.line, e.name) == (22, "Filter2")
+    assert "metric filter 'stack-Filter' already exists on log group 'CloudTrail/logs'" in e.message
+    # The same name on another log group is another filter.
+    d = load(tmp_path, ALARM_TEMPLATE.format(extra=extra.replace("CloudTrail/logs", "Other")))
+    assert [f.name for f in d.metric_filters] == ["stack-Filter", "stack-Filter"]
+
+
+@pytest.mark.parametrize(
+    ("properties", "reason"),
+    [
+        ("ExtendedStatistic: p99\n      Period: 60", "percentile ExtendedStatistic p99"),
+        (
+            "Statistic: Sum\n      Period: 60\n      ThresholdMetricId: ad1\n      Metrics:\n"
+            "        - {Id: m1, MetricStat: {Metric: {MetricName: x, Namespace: y}, Period: 60, Stat: Sum}}\n"
+            "        - {Id: ad1, Expression: 'ANOMALY_DETECTION_BAND(m1, 2)'}",
+            "metric math or multi-metric alarm (Metrics)",
+        ),
+        (
+            "Statistic: Sum\n      Period: 60\n      ThresholdMetricId: ad1",
+            "anomaly detection alarm (ThresholdMetricId)",
+        ),
+    ],
+)
+def test_alarms_not_simulated_are_listed_once(tmp_path, properties, reason):
+    operator = (
+        "LessThanLowerOrGreaterThanUpperThreshold" if "ThresholdMetricId" in properties else "GreaterThanThreshold"
+    )
+    text = f"""\
+Resources:
+  Alarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      MetricName: x
+      Namespace: y
+      {properties}
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: {operator}
+"""
+    d = load(tmp_path, text, regions=["us-east-1", "eu-west-1"])
+    assert d.alarms == []
+    assert d.unsupported == [
+        model.Unsupported("Alarm", "AWS::CloudWatch::Alarm", model.Location(str(tmp_path / "stack.yaml"), 2, "Alarm"))
+    ]
+    (warning,) = d.warnings
+    assert reason in warning
+    assert "alarm 'stack-Alarm' is not simulated" in warning
+
+
+def test_anomaly_band_operator_is_listed(tmp_path):
+    text = ALARM_TEMPLATE.format(extra="").replace(
+        "ComparisonOperator: GreaterThanOrEqualToThreshold", "ComparisonOperator: GreaterThanUpperThreshold"
+    )
+    d = load(tmp_path, text)
+    assert d.alarms == []
+    assert [u.logical_id for u in d.unsupported] == ["Alarm"]
+    assert "anomaly detection band" in d.warnings[0]
+
+
+def test_metric_filter_properties_not_applied_are_warnings(tmp_path):
+    text = ALARM_TEMPLATE.format(extra="").replace(
+        "      LogGroupName: CloudTrail/logs\n",
+        "      LogGroupName: CloudTrail/logs\n      ApplyOnTransformedLogs: true\n"
+        "      EmitSystemFieldDimensions: ['@aws.region']\n",
+    )
+    d = load(tmp_path, text)
+    assert len(d.metric_filters) == 1
+    assert any("ApplyOnTransformedLogs is not applied" in w for w in d.warnings)
+    assert any("EmitSystemFieldDimensions is not modelled" in w for w in d.warnings)
+
+
+def test_filter_pattern_with_a_parameter_but_no_sub_warns(tmp_path):
+    text = """\
+Parameters:
+  Event: {Type: String, Default: CreateBucket}
+Resources:
+  Filter:
+    Type: AWS::Logs::MetricFilter
+    Properties:
+      LogGroupName: CloudTrail/logs
+      FilterPattern: '{ $.eventName = "${Event}" }'
+      MetricTransformations: [{MetricName: m, MetricNamespace: n, MetricValue: "1"}]
+"""
+    d = load(tmp_path, text)
+    assert any("FilterPattern contains ${Event} but is not inside !Sub" in w for w in d.warnings)
+    d = load(tmp_path, text.replace("FilterPattern: '", "FilterPattern: !Sub '"))
+    assert d.metric_filters[0].filter_pattern == '{ $.eventName = "CreateBucket" }'
+    assert d.warnings == []
+
+
+def test_filter_pattern_longer_than_1024_characters(tmp_path):
+    pattern = "{ " + " || ".join(f'($.eventName = "Event{i:04d}")' for i in range(40)) + " }"
+    assert len(pattern) > 1024
+    text = ALARM_TEMPLATE.format(extra="").replace("'{ $.eventName = \"CreateBucket\" }'", f"'{pattern}'")
+    e = error(tmp_path, text)
+    assert (e.line, e.name) == (8, "Filter")
+    assert f"has {len(pattern)} characters; CloudWatch Logs allows at most 1024" in e.message
+
+
+# The engine compiles every filter pattern when the file is loaded (trailmatch.filters).
+
+
+def test_invalid_filter_pattern_names_the_character(tmp_path):
+    text = ALARM_TEMPLATE.format(extra="").replace(
+        "'{ $.eventName = \"CreateBucket\" }'", "'{ $.errorCode IS NOT NULL }'"
+    )
+    e = error(tmp_path, text)
+    assert (e.file, e.line, e.name) == (str(tmp_path / "stack.yaml"), 8, "Filter")
+    assert e.position == 14
+    assert e.message.startswith("FilterPattern of metric filter 'stack-Filter' is not valid: ")
+    assert "IS NOT" in e.message
+    assert e.reason is not None
+    assert e.reason in e.message
+    assert e.hint
+
+
+def test_invalid_filter_pattern_inside_a_sub_block_names_the_text_line(tmp_path):
+    text = """\
+Parameters:
+  Code: {Type: String, Default: AccessDenied}
+Resources:
+  Filter:
+    Type: AWS::Logs::MetricFilter
+    Properties:
+      LogGroupName: CloudTrail/logs
+      FilterPattern: !Sub |
+        { ($.errorCode = "${Code}") ||
+          ($.errorCode IS NOT NULL) }
+      MetricTransformations: [{MetricName: m, MetricNamespace: n, MetricValue: "1"}]
+"""
+    e = error(tmp_path, text)
+    pattern = '{ ($.errorCode = "AccessDenied") ||\n  ($.errorCode IS NOT NULL) }\n'
+    assert e.position is not None
+    pattern_line = pattern[: e.position].count("\n") + 1
+    assert e.line == 9 + pattern_line - 1
+    assert f"(line {pattern_line} of the pattern text)" in e.message
+    assert e.name == "Filter"

@@ -15,7 +15,12 @@ from trailmatch.rules import RulesError, detect_format, load_rules
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data" / "rules"
 SCHEMA = ROOT / "docs" / "rules.schema.json"
-NATIVE_FIXTURES = ["native-example.yaml", "native-minimal.json", "scenario-002-destinations.yaml"]
+NATIVE_FIXTURES = [
+    "native-example.yaml",
+    "native-minimal.json",
+    "scenario-002-destinations.yaml",
+    "native-metric-filters.yaml",
+]
 
 
 def write(tmp_path: Path, text: str, name: str = "rules.yaml") -> Path:
@@ -442,3 +447,313 @@ def test_match_list_makes_one_binding_per_glob(tmp_path):
         ("a", {"region": "eu-west-1"}),
         ("b*", {"region": "eu-west-1"}),
     ]
+
+
+# --- metric filters and alarms --------------------------------------------------------------------
+
+
+def test_metric_filters_and_alarms_file():
+    d = load_rules(DATA / "native-metric-filters.yaml")
+    assert [(f.region, f.log_group, f.name) for f in d.metric_filters] == [
+        ("ap-northeast-1", "aws-cloudtrail-logs-qiita-tutorial", "s3-create-bucket"),
+        ("ap-northeast-1", "aws-cloudtrail-logs-111111111111", "root-usage"),
+        ("us-east-1", "aws-cloudtrail-logs-111111111111", "root-usage"),
+        ("ap-northeast-1", "aws-cloudtrail-logs-qiita-tutorial", "api-calls-by-source"),
+    ]
+    s3 = d.metric_filters[0]
+    assert s3.transformation == model.MetricTransformation(
+        "CreateBucketCount", "S3BucketMonitoring", metric_value="1", default_value=0.0, unit="Count"
+    )
+    assert type(s3.transformation.metric_value) is str
+    assert d.metric_filters[1].transformation.metric_value == "1"  # the default: count matching events
+    assert d.metric_filters[3].transformation.dimensions == {"EventSource": "$.eventSource"}
+    alarms = {(a.region, a.name): a for a in d.alarms}
+    assert list(alarms) == [
+        ("ap-northeast-1", "s3-create-bucket"),
+        ("ap-northeast-1", "root-usage"),
+        ("us-east-1", "root-usage"),
+        ("ap-northeast-1", "iam-api-calls"),
+    ]
+    s3_alarm = alarms[("ap-northeast-1", "s3-create-bucket")]
+    assert (s3_alarm.statistic, s3_alarm.period, s3_alarm.threshold, s3_alarm.comparison_operator) == (
+        "Sum",
+        60,
+        0.0,
+        "GreaterThanThreshold",
+    )
+    assert s3_alarm.alarm_actions == ("arn:aws:sns:ap-northeast-1:111111111111:s3-create-bucket",)
+    assert s3_alarm.description == "A new S3 bucket was created"
+    root_us = alarms[("us-east-1", "root-usage")]
+    assert root_us.alarm_actions == root_us.ok_actions == ("arn:aws:sns:us-east-1:111111111111:security-alarms",)
+    assert root_us.treat_missing_data == "notBreaching"
+    iam = alarms[("ap-northeast-1", "iam-api-calls")]
+    assert (iam.m, iam.actions_enabled, iam.dimensions) == (2, False, {"EventSource": "iam.amazonaws.com"})
+    assert iam.location == model.Location(str(DATA / "native-metric-filters.yaml"), 58, "iam-api-calls")
+    assert d.warnings == []
+
+
+def test_metric_filter_defaults_and_substitution(tmp_path):
+    text = """\
+metric_filters:
+  - name: everything
+    filter_pattern: ''
+    metric: {name: Events, namespace: Trail}
+  - name: sub
+    log_group: trail-${AWS::AccountId}-${AWS::Region}
+    filter_pattern: '{ $.eventName = "CreateBucket" }'
+    metric: {name: Buckets, namespace: Trail, value: $.requestParameters.size}
+"""
+    d = load(tmp_path, text, regions=["eu-west-1"], account="111122223333")
+    everything, sub = d.metric_filters
+    assert (everything.log_group, everything.filter_pattern) == ("aws-cloudtrail-logs-111122223333", "")
+    assert sub.log_group == "trail-111122223333-eu-west-1"
+    assert sub.transformation.metric_value == "$.requestParameters.size"
+
+
+def test_alarm_actions_forms(tmp_path):
+    text = """\
+account: "111122223333"
+topics: [{name: alerts}]
+alarms:
+  - name: a
+    metric_name: m
+    namespace: n
+    statistic: Maximum
+    period: 60
+    evaluation_periods: 1
+    threshold: 1.5
+    comparison_operator: LessThanThreshold
+    actions:
+      alarm: "arn:aws:sns:${AWS::Region}:${AWS::AccountId}:one"
+      ok: [{arn: "arn:aws:lambda:us-east-1:111122223333:function:f"}, {topic: alerts}]
+      insufficient_data: []
+"""
+    (alarm,) = load(tmp_path, text).alarms
+    assert alarm.alarm_actions == ("arn:aws:sns:us-east-1:111122223333:one",)
+    assert alarm.ok_actions == (
+        "arn:aws:lambda:us-east-1:111122223333:function:f",
+        "arn:aws:sns:us-east-1:111122223333:alerts",
+    )
+    assert alarm.insufficient_data_actions == ()
+    assert (alarm.statistic, alarm.threshold, alarm.comparison_operator) == ("Maximum", 1.5, "LessThanThreshold")
+
+
+ALARM = """\
+topics: [{name: alerts}]
+alarms:
+  - name: a
+    metric_name: m
+    namespace: n
+    statistic: Sum
+    period: 300
+    evaluation_periods: 1
+    threshold: 1
+    comparison_operator: GreaterThanOrEqualToThreshold
+    actions: {alarm: [{topic: alerts}]}
+"""
+FILTER = """\
+metric_filters:
+  - name: f
+    filter_pattern: '{ $.eventName = "CreateBucket" }'
+    metric: {name: m, namespace: n}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "path", "message", "hint"),
+    [
+        (
+            ALARM.replace("period: 300", "period: 90"),
+            7,
+            "alarms[0].period",
+            "must be 10, 20, 30 or a multiple of 60",
+            "60 or 120",
+        ),
+        (
+            ALARM.replace("statistic: Sum", "statistic: sum"),
+            6,
+            "alarms[0].statistic",
+            "must be one of SampleCount",
+            "'Sum'",
+        ),
+        (ALARM.replace("    statistic: Sum\n", ""), 3, "alarms[0]", "missing required key 'statistic'", None),
+        (ALARM.replace("period: 300", "Period: 300"), 7, "alarms[0].Period", "unknown key", "'period'"),
+        (
+            ALARM.replace("evaluation_periods: 1", "evaluation_periods: 2\n    datapoints_to_alarm: 3"),
+            9,
+            "alarms[0].datapoints_to_alarm",
+            "must be from 1 to alarms[0].evaluation_periods (2), found 3",
+            None,
+        ),
+        (
+            ALARM.replace("{topic: alerts}", "{topic: alert}"),
+            11,
+            "alarms[0].actions.alarm[0].topic",
+            "topic 'alert' is not defined in this file for us-east-1",
+            "'alerts'",
+        ),
+        (
+            ALARM.replace("{topic: alerts}", "{topic: alerts, arn: 'arn:aws:sns:us-east-1:1:x'}"),
+            11,
+            "alarms[0].actions.alarm[0]",
+            "exactly one of arn and topic",
+            None,
+        ),
+        (ALARM.replace("{topic: alerts}", "alerts"), 11, "alarms[0].actions.alarm[0]", "'alerts' is not an ARN", None),
+        (ALARM.replace("alarm: [", "alarms: ["), 11, "alarms[0].actions.alarms", "unknown key", "'alarm'"),
+        (
+            ALARM.replace("{topic: alerts}", "'arn:aws:sns:${AWS::Region}:${Account}:x'"),
+            11,
+            "alarms[0].actions.alarm[0]",
+            "unknown variable ${Account}",
+            None,
+        ),
+        (
+            ALARM.replace("threshold: 1", "threshold: 1\n    dimensions: [{name: a, value: b}]"),
+            10,
+            "alarms[0].dimensions",
+            "must be a mapping",
+            None,
+        ),
+        (
+            ALARM.replace(
+                "comparison_operator: GreaterThanOrEqualToThreshold", "comparison_operator: GreaterThanUpperThreshold"
+            ),
+            10,
+            "alarms[0].comparison_operator",
+            "cannot be simulated",
+            "GreaterThanThreshold",
+        ),
+        (ALARM + ALARM.split("alarms:\n")[1], 12, "alarms[1]", "alarm 'a' is defined twice in us-east-1", None),
+        (
+            FILTER.replace(
+                "metric: {name: m, namespace: n}",
+                "metric: {name: m, namespace: n, default_value: 0, dimensions: {a: $.a}}",
+            ),
+            4,
+            "metric_filters[0].metric.default_value",
+            "cannot be combined with dimensions",
+            None,
+        ),
+        (
+            FILTER.replace("namespace: n}", "namespace: n, unit: count}"),
+            4,
+            "metric_filters[0].metric.unit",
+            "must be a CloudWatch unit",
+            "'Count'",
+        ),
+        (
+            FILTER.replace("namespace: n}", "namespace: 'a:b'}"),
+            4,
+            "metric_filters[0].metric.namespace",
+            "is not a valid metric namespace",
+            None,
+        ),
+        (
+            FILTER.replace("namespace: n}", "namespace: n, value: one}"),
+            4,
+            "metric_filters[0].metric.value",
+            "must be a number",
+            None,
+        ),
+        (FILTER.replace("name: m, ", ""), 4, "metric_filters[0].metric", "missing required key 'name'", None),
+        (
+            FILTER.replace("    metric: {name: m, namespace: n}\n", ""),
+            2,
+            "metric_filters[0]",
+            "missing required key 'metric'",
+            "metric: {name",
+        ),
+        (
+            FILTER.replace("    filter_pattern: '{ $.eventName = \"CreateBucket\" }'\n", ""),
+            2,
+            "metric_filters[0]",
+            "missing required key 'filter_pattern'",
+            "''",
+        ),
+        (
+            FILTER + "    log_group: arn:aws:logs:us-east-1:1:log-group:x\n",
+            5,
+            "metric_filters[0].log_group",
+            "is not a log group name",
+            "not its ARN",
+        ),
+        (FILTER + "    logGroup: x\n", 5, "metric_filters[0].logGroup", "unknown key", "'log_group'"),
+        (FILTER + FILTER.split("metric_filters:\n")[1], 5, "metric_filters[1]", "is defined twice on log group", None),
+    ],
+)
+def test_metric_filter_and_alarm_structural_errors(tmp_path, text, line, path, message, hint):
+    e = error(tmp_path, text)
+    assert e.file == str(tmp_path / "rules.yaml")
+    assert (e.line, e.path) == (line, path), str(e)
+    assert e.message.startswith(f"{path}: "), e.message
+    assert message in e.message
+    if hint:
+        assert hint in (e.hint or ""), e.hint
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ALARM.replace("period: 300", "period: 90"),
+        ALARM.replace("statistic: Sum", "statistic: p99"),
+        ALARM.replace("    statistic: Sum\n", ""),
+        ALARM.replace("{topic: alerts}", "{topic: alerts, arn: 'arn:aws:sns:us-east-1:1:x'}"),
+        ALARM.replace("[{topic: alerts}]", "[" + ", ".join(["{topic: alerts}"] * 6) + "]"),
+        ALARM.replace(
+            "comparison_operator: GreaterThanOrEqualToThreshold", "comparison_operator: GreaterThanUpperThreshold"
+        ),
+        ALARM.replace("threshold: 1", "threshold: 1\n    extended_statistic: p99"),
+        FILTER.replace("namespace: n}", "namespace: n, default_value: 0, dimensions: {a: $.a}}"),
+        FILTER.replace("namespace: n}", "namespace: n, dimensions: {a: $.a, b: $.b, c: $.c, d: $.d}}"),
+        FILTER.replace("namespace: n}", "namespace: 'a*b'}"),
+        FILTER + "    log_group: 'a b'\n",
+        FILTER.replace("'{ $.eventName = \"CreateBucket\" }'", "'" + "x" * 1025 + "'"),
+    ],
+)
+def test_schema_and_loader_reject_the_same_cloudwatch_mistakes(tmp_path, text):
+    v = validator()
+    assert list(v.iter_errors(yaml.safe_load(text))), "the schema accepts it"
+    error(tmp_path, text)
+
+
+def test_alarm_regions_follow_the_topic_regions(tmp_path):
+    text = ALARM.replace("topics: [{name: alerts}]", "topics: [{name: alerts, region: eu-west-1}]")
+    e = error(tmp_path, text, regions=["us-east-1"])
+    assert "topic 'alerts' is not defined in this file for us-east-1" in e.message
+    d = load(tmp_path, text, regions=["eu-west-1"])
+    assert d.alarms[0].alarm_actions == (f"arn:aws:sns:eu-west-1:{model.DEFAULT_ACCOUNT}:alerts",)
+
+
+def test_metadata_is_not_interpreted(tmp_path):
+    d = load(tmp_path, "metadata: {title: anything, nested: {a: [1, 2]}}\n" + FILTER)
+    assert len(d.metric_filters) == 1
+    assert d.settings == {}
+    assert detect_format(write(tmp_path, "metadata: {title: x}\nalarms: []\n")) == "native"
+
+
+# The engine compiles every filter pattern when the file is loaded (trailmatch.filters).
+
+
+def test_invalid_filter_pattern_names_its_path_and_character(tmp_path):
+    text = FILTER.replace("'{ $.eventName = \"CreateBucket\" }'", "'{ $.errorCode IS NOT NULL }'")
+    e = error(tmp_path, text)
+    assert (e.line, e.name, e.position) == (3, "f", 14)
+    assert e.message.startswith("metric_filters[0].filter_pattern of metric filter 'f' is not valid: ")
+    assert e.hint
+
+
+def test_invalid_filter_pattern_in_a_block_names_the_text_line(tmp_path):
+    text = """\
+metric_filters:
+  - name: f
+    filter_pattern: |
+      { ($.errorCode = "AccessDenied") ||
+        ($.errorCode IS NOT NULL) }
+    metric: {name: m, namespace: n}
+"""
+    e = error(tmp_path, text)
+    pattern = '{ ($.errorCode = "AccessDenied") ||\n  ($.errorCode IS NOT NULL) }\n'
+    assert e.position is not None
+    pattern_line = pattern[: e.position].count("\n") + 1
+    assert e.line == 4 + pattern_line - 1

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 from trailmatch._core import Ruleset, __version__
 from trailmatch.cloudtrail import cloudtrail_to_eventbridge
-from trailmatch.errors import EventError, PatternError
+from trailmatch.errors import EventError, FilterPatternError, PatternError
+from trailmatch.filters import test_metric_filter
 from trailmatch.patterns import Explanation, JSONInput, explain, test_event_pattern
 from trailmatch.transform import TransformError, transform_input
 
 __all__ = [
     "EventError",
     "Explanation",
+    "FilterPatternError",
     "JSONInput",
     "PatternError",
     "Ruleset",
@@ -34,5 +36,6 @@ __all__ = [
     "cloudtrail_to_eventbridge",
     "explain",
     "test_event_pattern",
+    "test_metric_filter",
     "transform_input",
 ]

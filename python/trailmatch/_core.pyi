@@ -74,6 +74,80 @@ class Ruleset:
 def test_event_pattern(event_pattern: _JSON, event: _Event) -> bool: ...
 def explain(event_pattern: _JSON, event: _Event) -> tuple[bool, str, list[dict[str, Any]]]: ...
 
+class FilterSet:
+    """A set of named CloudWatch Logs filter patterns, matched together (metric filters).
+
+    JSON patterns share one scan of each message, term patterns one pass over its text,
+    space-delimited patterns one split into fields; a filter is evaluated only when something
+    it cannot match without was found, so matching cost does not grow with the number of
+    filters that cannot match. ``match_many`` releases the GIL and spreads a batch over all
+    cores.
+
+    Example:
+        >>> from trailmatch._core import FilterSet
+        >>> filters = FilterSet()
+        >>> filters.add("root", '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS }')
+        >>> filters.add("latency", "{ $.latency > 100 }", values=["$.latency"])
+        >>> filters.add("apache-4xx", "[ip, id, user, ts, request, status = 4*, bytes]", values=["$bytes"])
+        >>> len(filters), "root" in filters, filters.kind("apache-4xx")
+        (3, True, 'delimited')
+        >>> filters.match('{"userIdentity": {"type": "Root"}, "latency": 250}')
+        [('root', {}, []), ('latency', {}, ['250'])]
+        >>> line = '10.0.0.1 - bob [01/Jan/2024:00:00:00 +0000] "GET /x HTTP/1.1" 404 512'
+        >>> name, extracted, values = filters.match(line)[0]
+        >>> name, extracted["$status"], values
+        ('apache-4xx', '404', ['512'])
+        >>> filters.match_many(["plain text", '{"latency": 5}'])
+        [[], []]
+    """
+
+    def __init__(self, *, strict: bool = False) -> None:
+        """``strict=True`` rejects unquoted terms with characters other than letters, digits
+        and ``_`` (``foo-bar``), as the AWS documentation asks; by default they are one term."""
+    def add(self, name: str, pattern: str, values: Iterable[str] = ()) -> None:
+        """Compile ``pattern`` and add it as ``name``; re-adding a name replaces the filter.
+
+        ``values`` are selectors (a metric value, dimensions) whose values each match reports:
+        ``$.a.b`` / ``$.a[0]`` for JSON, term and empty patterns; ``$name`` (a slot) or ``$7``
+        (a field position) for space-delimited patterns.
+
+        Raises:
+            FilterPatternError: the pattern or a value selector is invalid; the set is unchanged.
+        """
+    def remove(self, name: str) -> None:
+        """Remove the filter ``name``.
+
+        Raises:
+            KeyError: there is no such filter.
+        """
+    def __len__(self) -> int: ...
+    def __contains__(self, name: object) -> bool: ...
+    def names(self) -> list[str]:
+        """All filter names, in the order they were added."""
+    def kind(self, name: str) -> Literal["empty", "terms", "json", "delimited"]:
+        """The kind of the filter ``name`` (``KeyError`` if there is none)."""
+    def regex_count(self, name: str) -> int:
+        """How many ``%...%`` expressions the filter ``name`` has (AWS: at most 5 regex-bearing
+        filters per log group)."""
+    def match(self, message: str | bytes | bytearray) -> list[tuple[str, dict[str, str], list[str | None]]]:
+        """``(name, extracted_values, values)`` for each filter matching ``message``, in the
+        order the filters were added. ``values`` follow the filter's selectors: the text of the
+        value, or ``None`` where the selector reaches nothing, ``null``, an object or an array.
+        A message that is not JSON matches no JSON pattern (no error)."""
+    def match_many(
+        self, messages: Iterable[str | bytes | bytearray]
+    ) -> list[list[tuple[str, dict[str, str], list[str | None]]]]:
+        """``match`` for every message of a batch, in parallel, without holding the GIL."""
+
+def test_metric_filter(filter_pattern: str, log_event_messages: list[str]) -> list[tuple[int, str, dict[str, str]]]:
+    """``(event_number, message, extracted_values)`` for each matching message (1-based numbers).
+
+    Example:
+        >>> from trailmatch._core import test_metric_filter
+        >>> test_metric_filter("?ERROR ?WARN", ["all good", "WARN disk 91%"])
+        [(2, 'WARN disk 91%', {})]
+    """
+
 class Replay:
     """Rules deployed on buses in regions, replaying CloudTrail data (``trailmatch scan``'s
     engine; most users want the CLI or :mod:`trailmatch.scan`).

@@ -1,8 +1,9 @@
 """The ``trailmatch`` command line.
 
 Commands mirror the AWS CLI where one exists (``test-event-pattern`` prints what
-``aws events test-event-pattern`` prints) and add what AWS does not offer (``explain``).
-Pattern and event arguments take inline JSON or ``file://path`` as the AWS CLI does.
+``aws events test-event-pattern`` prints, ``test-metric-filter`` what ``aws logs
+test-metric-filter`` prints) and add what AWS does not offer (``explain``).
+Pattern, event and message arguments take inline text or ``file://path`` as the AWS CLI does.
 
 Exit codes: 0 success, 1 findings (a command that checks something and found a problem),
 2 usage or input error, with a message naming the input and the place in it.
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from trailmatch import __version__
-from trailmatch.errors import EventError, PatternError
+from trailmatch.errors import EventError, FilterPatternError, PatternError
+from trailmatch.filters import test_metric_filter
 from trailmatch.patterns import explain, test_event_pattern
 
 __all__ = ["main"]
@@ -129,6 +131,52 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _caret(text: str, position: int, width: int = 100) -> list[str]:
+    """The line of ``text`` holding character ``position``, and a caret under it (a window of
+    the line when it is long)."""
+    start = text.rfind("\n", 0, position) + 1
+    end = text.find("\n", position)
+    # One column per character: tabs are shown as spaces so the caret lines up.
+    line = text[start : end if end != -1 else len(text)].replace("\t", " ")
+    column = position - start
+    prefix = ""
+    if len(line) > width:
+        left = max(0, min(column - width // 2, len(line) - width))
+        prefix = "..." if left else ""
+        line = prefix + line[left : left + width] + ("..." if left + width < len(line) else "")
+        column = column - left + len(prefix)
+    return [f"    {line}", "    " + " " * column + "^"]
+
+
+def _filter_problem(error: FilterPatternError, text: str, source: str) -> str:
+    lines = [f"An error occurred (InvalidParameterException) when calling the TestMetricFilter operation: {error}"]
+    if source != "--filter-pattern" or "\n" in text:
+        line, column = (
+            text[: error.position].count("\n") + 1,
+            error.position - (text.rfind("\n", 0, error.position) + 1) + 1,
+        )
+        lines.append(f"  in {source} (line {line}, column {column})")
+    lines.extend(_caret(text, error.position))
+    if error.hint:
+        lines.append(f"  hint: {error.hint}")
+    return "\n".join(lines)
+
+
+def _cmd_test_metric_filter(args: argparse.Namespace) -> int:
+    pattern = load_parameter(args.filter_pattern, "--filter-pattern")
+    messages = [load_parameter(m, "--log-event-messages") for m in args.log_event_messages]
+    try:
+        result = test_metric_filter(pattern, messages)
+    except FilterPatternError as e:
+        raise InputError(_filter_problem(e, pattern, _source_name(args.filter_pattern, "--filter-pattern"))) from e
+    except ValueError as e:
+        raise InputError(
+            f"An error occurred (InvalidParameterException) when calling the TestMetricFilter operation: {e}"
+        ) from e
+    print(json.dumps(result, indent=4, ensure_ascii=False))
+    return 0
+
+
 def _source_name(value: str, option: str) -> str:
     for scheme in ("file://", "fileb://"):
         if value.startswith(scheme):
@@ -165,6 +213,18 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--any-json", action="store_true", help="accept any JSON object as the event")
     test.set_defaults(run=_cmd_test_event_pattern)
 
+    metric = commands.add_parser(
+        "test-metric-filter",
+        help="test a CloudWatch Logs filter pattern against log messages, like `aws logs test-metric-filter`",
+        description='Prints {"matches": [{"eventNumber", "eventMessage", "extractedValues"}]} for the '
+        "matching messages (eventNumber counts from 1). 1 to 50 messages, each at least one character.",
+    )
+    metric.add_argument("--filter-pattern", required=True, metavar="P", help="filter pattern or file://path")
+    metric.add_argument(
+        "--log-event-messages", required=True, nargs="+", metavar="M", help="log messages, each inline or file://path"
+    )
+    metric.set_defaults(run=_cmd_test_metric_filter)
+
     exp = commands.add_parser(
         "explain",
         help="explain which field and operator decided whether a pattern matches an event",
@@ -177,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     from trailmatch import cli_scan  # imported here: cli_scan imports this module
 
     cli_scan.register(commands)
+    from trailmatch import cli_alarms  # imported here: it imports this module
+
+    cli_alarms.register(commands)
     return parser
 
 

@@ -1,12 +1,12 @@
 """Exceptions raised by trailmatch.
 
-Both are :class:`ValueError` subclasses, so ``except ValueError`` keeps working for callers
+All are :class:`ValueError` subclasses, so ``except ValueError`` keeps working for callers
 that do not care which input was wrong.
 """
 
 from __future__ import annotations
 
-__all__ = ["EventError", "PatternError"]
+__all__ = ["EventError", "FilterPatternError", "PatternError"]
 
 
 class PatternError(ValueError):
@@ -86,9 +86,49 @@ class EventError(ValueError):
         return (_rebuild_event_error, (self.message, self.offset, self.index))
 
 
+class FilterPatternError(ValueError):
+    """An invalid CloudWatch Logs filter pattern (AWS: ``InvalidParameterException``, "Invalid
+    filter pattern").
+
+    ``str(error)`` is ``Invalid filter pattern: <message> at character <position>``; the
+    attributes locate the problem and, for common mistakes, say how to fix it.
+
+    Attributes:
+        message: what is wrong, e.g. ``expected a value after '='``.
+        position: 0-based index, in characters, of the problem in the pattern text.
+        hint: how to fix a common mistake, or ``None``.
+
+    Example:
+        >>> import trailmatch
+        >>> try:
+        ...     trailmatch.test_metric_filter("{ $.errorCode IS NOT NULL }", ["{}"])
+        ... except trailmatch.FilterPatternError as e:
+        ...     print(e)
+        ...     print(e.position, e.hint[:17])
+        Invalid filter pattern: IS NOT is not supported at character 14
+        14 there is no IS NO
+    """
+
+    def __init__(self, message: str, *, position: int = 0, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"Invalid filter pattern: {self.message} at character {self.position}"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_filter_pattern_error, (self.message, self.position, self.hint))
+
+
 def _rebuild_pattern_error(reason: str, path: str, offset: int | None, hint: str | None) -> PatternError:
     return PatternError(reason, path=path, offset=offset, hint=hint)
 
 
 def _rebuild_event_error(message: str, offset: int | None, index: int | None) -> EventError:
     return EventError(message, offset=offset, index=index)
+
+
+def _rebuild_filter_pattern_error(message: str, position: int, hint: str | None) -> FilterPatternError:
+    return FilterPatternError(message, position=position, hint=hint)

@@ -198,6 +198,8 @@ class Unsupported:
     logical_id: str
     type: str
     location: Location | None = None
+    #: Why it is not modelled, when there is more to say than the type.
+    reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,12 @@ dedup.
 Targets that are event buses are not delivered here: the caller forwards them (see
 :func:`is_bus_arn`).
 
+**Notifications** that no rule sends — a CloudWatch alarm publishing to its actions — go
+through :meth:`Dispatcher.deliver_notification`: the target ARN is resolved as above (its
+``logical_id`` is unknown), and delivery has the same retries, dead letters, dedup and
+scrubbing; the sender (a :class:`NotificationSource`) stands in for the rule. Such a delivery
+may carry an SNS ``Subject`` and per-protocol messages (:class:`~trailmatch.dispatch.email.Publication`).
+
 **Delivery** of one event to one target (:meth:`Dispatcher.deliver`):
 
 * dedup: with a :class:`~trailmatch.state.StateStore`, a (rule ARN, target id, event id) that
@@ -45,6 +51,7 @@ before it reaches stdout, stderr, the spool or an exception.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import sys
@@ -60,14 +67,14 @@ from trailmatch import model
 from trailmatch.dispatch.base import INVALID_JSON, UNKNOWN, Delivery, DeliveryError, Destination, scrub
 from trailmatch.dispatch.destinations import InvalidDestination, StdoutDestination, build_destination
 from trailmatch.dispatch.dlq import DeadLetterSpool, dead_letter_record
-from trailmatch.dispatch.email import smtp_config
+from trailmatch.dispatch.email import Publication, smtp_config
 from trailmatch.dispatch.options import ConfigError, Context
 from trailmatch.dispatch.retry import Backoff, Exhausted
 from trailmatch.dispatch.sns import SnsDestination, TopicDestination, sns_settings
 from trailmatch.state import StateStore
 from trailmatch.transform import TransformError, payload_for
 
-__all__ = ["Dispatcher", "Outcome", "SummaryKey", "glob_match", "is_bus_arn"]
+__all__ = ["Dispatcher", "NotificationSource", "Outcome", "SummaryKey", "glob_match", "is_bus_arn"]
 
 _SNS_ARN = re.compile(r"arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]*:[^:]+")
 
@@ -129,6 +136,40 @@ class SummaryKey(NamedTuple):
     target: str
     destination: str
     outcome: str
+
+
+@dataclass(frozen=True)
+class NotificationSource(model.Rule):
+    """The sender of a notification that no rule sends (a CloudWatch alarm, ...), standing in
+    for the rule wherever a delivery names one: its ``arn`` is the sender's ARN (dedup key,
+    summaries, ``RULE_ARN`` of dead letters) and its ``name`` the sender's name.
+
+    Example:
+        >>> s = NotificationSource.of("arn:aws:cloudwatch:ap-northeast-1:111122223333:alarm:bucket-created")
+        >>> s.name, s.region, s.account, s.arn == s.source_arn == s.key
+        ('bucket-created', 'ap-northeast-1', '111122223333', True)
+    """
+
+    source_arn: str = ""
+
+    @classmethod
+    def of(cls, arn: str, name: str | None = None) -> NotificationSource:
+        """The source of ``arn``; ``name`` defaults to the ARN's last ``:`` or ``/`` part."""
+        parts = arn.split(":")
+        region = parts[3] if len(parts) > 3 else ""
+        account = parts[4] if len(parts) > 4 else ""
+        default = re.split(r"[:/]", arn)[-1] or arn
+        return cls(name=name or default, region=region, account=account, event_pattern="", source_arn=arn)
+
+    @property
+    def arn(self) -> str:
+        """The sender's ARN."""
+        return self.source_arn
+
+    @property
+    def key(self) -> str:
+        """Unique among senders and rules: the ARN."""
+        return self.source_arn
 
 
 class Dispatcher:
@@ -229,8 +270,8 @@ class Dispatcher:
         return StdoutDestination(self.stdout, unbound=True)
 
     def problems(self) -> list[str]:
-        """Targets whose destination cannot be used (unknown type, unset variable, ...), checked
-        before any delivery. Event bus targets are skipped."""
+        """Targets (and alarm actions) whose destination cannot be used (unknown type, unset
+        variable, ...), checked before any delivery. Event bus targets are skipped."""
         found: list[str] = []
         for rule in self.deployment.rules:
             for target in rule.targets:
@@ -243,6 +284,16 @@ class Dispatcher:
                     found.append(
                         f"rule {rule.name} target {target.id}: sns: boto3 is not installed (pip install boto3)"
                     )
+        for alarm in self.deployment.alarms:
+            source = NotificationSource.of(alarm.arn, alarm.name)
+            for arn in dict.fromkeys((*alarm.alarm_actions, *alarm.ok_actions, *alarm.insufficient_data_actions)):
+                if is_bus_arn(arn):
+                    continue
+                destination = self.destination_for(source, model.Target(id=arn, arn=arn))
+                if isinstance(destination, InvalidDestination):
+                    found.append(f"alarm {alarm.name} action {arn}: {self._scrub(destination.reason)}")
+                elif isinstance(destination, SnsDestination) and importlib.util.find_spec("boto3") is None:
+                    found.append(f"alarm {alarm.name} action {arn}: sns: boto3 is not installed (pip install boto3)")
         return found
 
     # --- delivery -------------------------------------------------------------------------------
@@ -279,6 +330,79 @@ class Dispatcher:
             )
 
         delivery = Delivery(rule=rule, target=target, event=event, event_id=event_id, payload=payload)
+        return self._send(destination, delivery)
+
+    def deliver_notification(
+        self,
+        source_arn: str,
+        target_arn: str,
+        payload: str,
+        *,
+        dedup_key: str,
+        subject: str | None = None,
+        messages: Mapping[str, str] | None = None,
+        source_name: str | None = None,
+        retry_policy: model.RetryPolicy | None = None,
+    ) -> Outcome:
+        """Delivers ``payload`` to ``target_arn`` on behalf of ``source_arn`` — something other
+        than a rule, such as a CloudWatch alarm publishing to its actions.
+
+        The target ARN is resolved like a rule target's (a binding matching the ARN, an SNS
+        topic of the deployment or an SNS endpoint, else standard output), and delivery has
+        the same retries (``retry_policy``, EventBridge's defaults when ``None``), dead
+        letters (``RULE_ARN`` is ``source_arn``) and secret scrubbing. Dedup: a
+        (``source_arn``, ``target_arn``, ``dedup_key``) delivered before is skipped.
+
+        ``subject`` and ``messages`` are those of an SNS ``Publish``: the subject of e-mails
+        and notifications, and per-protocol messages (``MessageStructure=json``: ``{"email":
+        text}`` gives e-mail subscriptions and e-mail destinations their own body; every
+        other destination receives ``payload``). ``source_name`` names the sender in
+        summaries and on standard output (default: the last part of ``source_arn``).
+
+        Example:
+            >>> import io
+            >>> out = io.StringIO()
+            >>> d = Dispatcher(model.Deployment(), stdout=out)
+            >>> d.deliver_notification("arn:aws:cloudwatch:us-east-1:1:alarm:a", "arn:aws:sns:us-east-1:1:t",
+            ...                        '{"AlarmName":"a"}', dedup_key="2024-01-01T00:01:00Z|ALARM")
+            Outcome(status='delivered', destination='stdout', attempts=1, ...)
+            >>> out.getvalue()
+            'a -> arn:aws:sns:us-east-1:1:t: {"AlarmName":"a"}\\n'
+        """
+        if is_bus_arn(target_arn):
+            raise ValueError(f"{target_arn} is an event bus: notifications are not forwarded to buses")
+        source = NotificationSource.of(source_arn, source_name)
+        target = model.Target(id=target_arn, arn=target_arn, retry_policy=retry_policy or model.RetryPolicy())
+        destination = self.destination_for(source, target)
+        if self.state is not None and self.state.delivered(source_arn, target.id, dedup_key):
+            return self._record(source, target, destination, Outcome("duplicate", destination.kind))
+        event: dict[str, Any]
+        try:
+            parsed = json.loads(payload)
+            event = parsed if isinstance(parsed, dict) else {"Message": payload}
+        except ValueError:
+            event = {"Message": payload}
+        delivery = Publication(
+            rule=source,
+            target=target,
+            event=event,
+            event_id=dedup_key,
+            payload=payload,
+            subject=subject,
+            messages=dict(messages or {}),
+        )
+        return self._send(destination, delivery)
+
+    def _send(self, destination: Destination, delivery: Delivery) -> Outcome:
+        """Tries ``delivery`` until it succeeds, fails for good or retries run out; records the
+        dedup key on success."""
+        rule, target, event, event_id, payload = (
+            delivery.rule,
+            delivery.target,
+            delivery.event,
+            delivery.event_id,
+            delivery.payload,
+        )
         started = self.clock()
         attempts = 0
         while True:

@@ -11,6 +11,10 @@ out of its ``repr`` and failures name the server only.
 An ``email`` destination (``DestinationSpec(type="email", options={"to": [...]})``) sends the
 payload as the body, with SNS's default subject "AWS Notification Message" unless ``subject``
 is set; ``from`` overrides the sender and any SMTP key overrides the settings.
+
+A :class:`Publication` (what an SNS ``Publish`` with a ``Subject`` and per-protocol messages
+carries: a CloudWatch alarm notification) sends its ``email`` message as the body, under its
+subject unless the destination sets one.
 """
 
 from __future__ import annotations
@@ -36,11 +40,50 @@ from trailmatch.dispatch.base import (
 )
 from trailmatch.dispatch.options import ConfigError, Context, flag, option
 
-__all__ = ["DEFAULT_SUBJECT", "EmailDestination", "SmtpConfig", "build_email", "send_email", "smtp_config"]
+__all__ = [
+    "DEFAULT_SUBJECT",
+    "EmailDestination",
+    "Publication",
+    "SmtpConfig",
+    "build_email",
+    "publication_of",
+    "send_email",
+    "smtp_config",
+]
 
 #: The subject SNS gives a notification published without one (EventBridge never sets one).
 DEFAULT_SUBJECT = "AWS Notification Message"
 _ENV = "TRAILMATCH_SMTP_"
+
+
+@dataclass
+class Publication(Delivery):
+    """A delivery published as SNS ``Publish`` would publish it: with a ``subject`` (``Subject``)
+    and per-protocol ``messages`` (``MessageStructure=json``: ``{"email": ..., "https": ...}``;
+    a protocol without its own message receives :attr:`payload`, the ``default`` message).
+    CloudWatch alarm notifications are publications: JSON by default, text by e-mail.
+
+    Example:
+        >>> from trailmatch import model
+        >>> p = Publication(rule=model.Rule(name="r", region="us-east-1", account="1", event_pattern="{}"),
+        ...                 target=model.Target(id="t", arn="arn:aws:sns:us-east-1:1:t"), event={}, event_id="e",
+        ...                 payload='{"AlarmName":"a"}', subject='ALARM: "a" in US East (N. Virginia)',
+        ...                 messages={"email": "You are receiving this email because ..."})
+        >>> p.message_for("email"), p.message_for("https")
+        ('You are receiving this email because ...', '{"AlarmName":"a"}')
+    """
+
+    subject: str | None = None
+    messages: dict[str, str] = field(default_factory=dict)
+
+    def message_for(self, protocol: str) -> str:
+        """The message a subscription or destination of ``protocol`` receives."""
+        return self.messages.get(protocol.lower(), self.payload)
+
+
+def publication_of(delivery: Delivery) -> Publication | None:
+    """``delivery`` when it is a :class:`Publication`, else ``None``."""
+    return delivery if isinstance(delivery, Publication) else None
 
 
 @dataclass(frozen=True)
@@ -242,7 +285,10 @@ class EmailDestination(Destination):
             )
         sender = option(options, "from", context.environ)
         self.config = replace(config, sender=str(sender)) if sender else config
-        self.subject = str(option(options, "subject", context.environ) or DEFAULT_SUBJECT)
+        configured_subject = option(options, "subject", context.environ)
+        #: Whether ``subject`` was set: it then wins over a publication's own subject.
+        self.subject_configured = bool(configured_subject)
+        self.subject = str(configured_subject or DEFAULT_SUBJECT)
         self.display_name = str(option(options, "display_name", context.environ) or "")
 
     @property
@@ -253,11 +299,18 @@ class EmailDestination(Destination):
         return (self.config.password,) if self.config.password else ()
 
     def send(self, delivery: Delivery) -> None:
+        publication = publication_of(delivery)
+        subject = self.subject
+        body = delivery.payload
+        if publication is not None:
+            if publication.subject and not self.subject_configured:
+                subject = publication.subject
+            body = publication.message_for("email")
         message = build_email(
             sender=self.config.sender,
             recipients=self.recipients,
-            subject=self.subject,
-            body=delivery.payload,
+            subject=subject,
+            body=body,
             display_name=self.display_name,
             headers={"X-Trailmatch-Rule": delivery.rule.arn, "X-Trailmatch-Target": delivery.target.id},
         )

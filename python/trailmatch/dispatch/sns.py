@@ -11,7 +11,8 @@ the deployment defines and no SNS endpoint is configured, trailmatch delivers to
 subscriptions itself, as SNS would:
 
 * ``email``: an email whose body is the message and a footer as SNS writes it; subject "AWS
-  Notification Message"; sender name the topic's ``DisplayName`` (else "AWS Notifications").
+  Notification Message" (or the publication's subject); sender name the topic's
+  ``DisplayName`` (else "AWS Notifications").
 * ``email-json``: an email whose body is the notification JSON below.
 * ``http`` / ``https``: a POST of the notification JSON (``Content-Type: text/plain;
   charset=UTF-8``, headers ``x-amz-sns-message-type``, ``x-amz-sns-message-id``,
@@ -22,7 +23,10 @@ subscriptions itself, as SNS would:
 
 The notification JSON has SNS's fields and layout (``Type``, ``MessageId``, ``TopicArn``,
 ``Message``, ``Timestamp``, ``SignatureVersion``, ``Signature``, ``SigningCertURL``,
-``UnsubscribeURL``; ``Subject`` only when set, which EventBridge never does). **Not real**:
+``UnsubscribeURL``; ``Subject`` only when set, which EventBridge never does and CloudWatch
+alarms always do). A :class:`~trailmatch.dispatch.email.Publication` (an alarm notification)
+gives each protocol its own message when it has one (``MessageStructure=json``: alarms send
+e-mail subscriptions a text, everything else JSON) and its subject. **Not real**:
 ``Signature`` is empty (nothing is signed: receivers that verify signatures reject it),
 ``SigningCertURL`` is empty, the subscription ARNs are made up (a UUID derived from the
 topic and endpoint) and the unsubscribe links lead nowhere. ``MessageId`` is a UUID derived
@@ -53,7 +57,7 @@ from trailmatch.dispatch.base import (
     DeliveryError,
     Destination,
 )
-from trailmatch.dispatch.email import DEFAULT_SUBJECT, SmtpConfig, build_email, send_email
+from trailmatch.dispatch.email import DEFAULT_SUBJECT, SmtpConfig, build_email, publication_of, send_email
 from trailmatch.dispatch.options import Context, option
 
 __all__ = [
@@ -250,8 +254,14 @@ class SnsDestination(Destination):
         bx = importlib.import_module("botocore.exceptions")
 
         kwargs: dict[str, Any] = {"TopicArn": self.topic_arn, "Message": delivery.payload}
-        if self.subject:
-            kwargs["Subject"] = self.subject
+        publication = publication_of(delivery)
+        subject = self.subject or (publication.subject if publication is not None else None)
+        if subject:
+            kwargs["Subject"] = subject
+        if publication is not None and publication.messages:
+            # per-protocol messages: SNS picks each subscription's own, "default" for the rest
+            kwargs["Message"] = json.dumps({"default": delivery.payload, **publication.messages}, ensure_ascii=False)
+            kwargs["MessageStructure"] = "json"
         what = f"SNS Publish to {self.topic_arn}"
         try:
             client.publish(**kwargs)
@@ -337,7 +347,7 @@ class TopicDestination(Destination):
             if index in done or index in failed_for_good:
                 continue
             try:
-                self._send_one(sub, delivery.payload, message_id)
+                self._send_one(sub, delivery, message_id)
             except DeliveryError as e:
                 if e.retriable:
                     retriable.append((sub, e))
@@ -362,13 +372,18 @@ class TopicDestination(Destination):
         texts += [f"{self.bound[i].protocol}: {e}" for i, e in permanent.items()]
         return f"topic {self.topic.name}: " + "; ".join(texts)
 
-    def _send_one(self, sub: model.Subscription, message: str, message_id: str) -> None:
+    def _send_one(self, sub: model.Subscription, delivery: Delivery, message_id: str) -> None:
         protocol = sub.protocol.lower()
         sub_arn = subscription_arn(self.topic.arn, sub)
+        publication = publication_of(delivery)
+        message = publication.message_for(protocol) if publication is not None else delivery.payload
+        subject = publication.subject if publication is not None else None
         if protocol in ("http", "https"):
             raw = sub.raw_message_delivery
             body = (
-                message if raw else notification(self.topic.arn, message, message_id=message_id, subscription=sub_arn)
+                message
+                if raw
+                else notification(self.topic.arn, message, message_id=message_id, subscription=sub_arn, subject=subject)
             )
             headers = {
                 "Content-Type": "text/plain; charset=UTF-8",
@@ -390,13 +405,13 @@ class TopicDestination(Destination):
             return
         assert self.smtp is not None
         if protocol == "email-json":
-            body = notification(self.topic.arn, message, message_id=message_id, subscription=sub_arn)
+            body = notification(self.topic.arn, message, message_id=message_id, subscription=sub_arn, subject=subject)
         else:
             body = message + _email_footer(self.topic, sub_arn, sub.endpoint)
         email = build_email(
             sender=self.smtp.sender,
             recipients=[sub.endpoint],
-            subject=DEFAULT_SUBJECT,
+            subject=subject or DEFAULT_SUBJECT,
             body=body,
             display_name=self.topic.display_name or "AWS Notifications",
             headers={"X-Trailmatch-Topic": self.topic.arn, "X-Trailmatch-Message-Id": message_id},

@@ -1,8 +1,9 @@
 """Loading rules files: CloudFormation templates, AWS CLI output and trailmatch's own format.
 
 :func:`load_rules` reads one file, tells its format from its content, checks it as AWS would
-(every event pattern is compiled by the engine that will match it) and returns a
-:class:`trailmatch.model.Deployment`. Several files make one deployment with
+(every event pattern and filter pattern is compiled by the engine that will match it) and
+returns a :class:`trailmatch.model.Deployment`: EventBridge rules, buses and SNS topics,
+CloudWatch Logs metric filters and CloudWatch alarms. Several files make one deployment with
 :meth:`~trailmatch.model.Deployment.extend`.
 
 =========================  =================================================================
@@ -12,12 +13,16 @@ CloudFormation template    a ``Resources`` mapping, or ``AWSTemplateFormatVersio
                            short-form tags such as ``!Sub``, or JSON)
 AWS CLI output             ``{"Rules": [...]}`` (``aws events list-rules``), a rule object
                            (``describe-rule``), ``{"Targets": [...]}`` (``list-targets-by-rule``),
+                           ``{"metricFilters": [...]}`` (``aws logs describe-metric-filters``),
+                           ``{"MetricAlarms": [...]}`` (``aws cloudwatch describe-alarms``),
                            one after the other or in a JSON array
-native                     top-level ``rules``, ``topics``, ``buses``, ``destinations`` or
-                           ``settings`` (see ``docs/RULES.md``)
+native                     top-level ``rules``, ``topics``, ``buses``, ``metric_filters``,
+                           ``alarms``, ``destinations`` or ``settings`` (see ``docs/RULES.md``)
 =========================  =================================================================
 
 Every error is a :class:`RulesError` naming the file, the line and the rule or logical id.
+Rule packs shipped with trailmatch (the CIS / Security Hub CloudWatch controls) are listed by
+:func:`list_packs` and loaded by :func:`load_pack` (see :mod:`trailmatch.rules.packs`).
 
 Example:
     >>> import pathlib, tempfile
@@ -63,9 +68,19 @@ from trailmatch.rules.cloudformation import load_template
 from trailmatch.rules.common import PatternValidator
 from trailmatch.rules.errors import RulesError
 from trailmatch.rules.native import NATIVE_KEYS, is_native, load_native
+from trailmatch.rules.packs import PackInfo, list_packs, load_pack
 from trailmatch.rules.positions import YamlInfo, load_json_documents, load_yaml_documents
 
-__all__ = ["FORMATS", "RulesError", "detect_format", "load_rules", "load_rules_text"]
+__all__ = [
+    "FORMATS",
+    "PackInfo",
+    "RulesError",
+    "detect_format",
+    "list_packs",
+    "load_pack",
+    "load_rules",
+    "load_rules_text",
+]
 
 #: The formats :func:`detect_format` names.
 FORMATS = ("cloudformation", "awscli", "native")
@@ -85,17 +100,19 @@ def load_rules(
         path: a CloudFormation template (YAML or JSON), AWS CLI output (JSON or YAML), or a
             native rules file (YAML or JSON).
         regions: where a template or native file is deployed, like a stack in each region
-            (each rule once per region). ``None`` (not given): a native file's ``regions``,
-            else ``["us-east-1"]``. AWS CLI rules with an ``Arn`` keep the ARN's region; a
-            native rule with its own ``region(s)`` keeps them.
+            (each rule, metric filter and alarm once per region). ``None`` (not given): a
+            native file's ``regions``, else ``["us-east-1"]``. AWS CLI rules with an ``Arn``
+            (alarms with an ``AlarmArn``) keep the ARN's region; a native rule, metric filter or
+            alarm with its own ``region(s)`` keeps them.
         account: the account id (``AWS::AccountId``). ``None``: a native file's ``account``,
-            else :data:`trailmatch.model.DEFAULT_ACCOUNT`. CLI rules with an ``Arn`` keep its
-            account.
+            else :data:`trailmatch.model.DEFAULT_ACCOUNT`. CLI rules with an ``Arn`` (alarms
+            with an ``AlarmArn``) keep its account.
         parameters: template parameter values (over the template's defaults), and values of
             ``Fn::ImportValue`` exports, keyed by export name. Ignored by the other formats.
 
     Returns:
-        the rules, buses, topics, bindings, unsupported resources, warnings and settings.
+        the rules, buses, topics, metric filters, alarms, bindings, unsupported resources,
+        warnings and settings.
 
     Raises:
         RulesError: the file cannot be read or parsed, or would not deploy on AWS; the message
@@ -230,7 +247,8 @@ def _format_of(docs: list[Any], file: str) -> str:
         return "awscli"
     hint = (
         "expected a CloudFormation template (Resources:), AWS CLI output of aws events list-rules / describe-rule / "
-        f"list-targets-by-rule, or a native rules file (top-level {', '.join(NATIVE_KEYS)})"
+        "list-targets-by-rule, aws logs describe-metric-filters or aws cloudwatch describe-alarms, or a native rules "
+        f"file (top-level {', '.join(NATIVE_KEYS)})"
     )
     if isinstance(first, dict):
         lowered = {k.lower(): k for k in first}

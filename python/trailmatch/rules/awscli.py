@@ -1,5 +1,6 @@
 """Rules exported with the AWS CLI: ``aws events list-rules``, ``describe-rule`` and
-``list-targets-by-rule`` output (JSON, or YAML with ``--output yaml``).
+``list-targets-by-rule`` output, and CloudWatch's ``aws logs describe-metric-filters`` and
+``aws cloudwatch describe-alarms`` output (JSON, or YAML with ``--output yaml``).
 
 A file holds one document, several documents one after the other (``>>`` appends them), or a
 JSON array of documents or pages. ``list-targets-by-rule`` does not say which rule its targets
@@ -8,7 +9,10 @@ belong to: they belong to the rule of the ``describe-rule`` document (or the las
 (``{"Rule": name, "Targets": [...]}``) names its rule and may appear anywhere after it.
 
 A rule's region and account come from its ``Arn`` when it has one; a rule without an ``Arn`` is
-deployed in each region asked for. Unknown keys are ignored, as the CLI's output grows.
+deployed in each region asked for. The same goes for an alarm and its ``AlarmArn``; metric
+filters carry no ARN and are deployed in each region asked for. Composite alarms, metric math and
+anomaly detection alarms, and percentile alarms are listed as unsupported (with a warning).
+Unknown keys are ignored, as the CLI's output grows.
 
 Example:
     >>> from trailmatch.rules.positions import load_json_documents
@@ -27,10 +31,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from trailmatch import model
+from trailmatch.rules.cloudwatch import (
+    Props,
+    alarm_unsupported,
+    build_alarm,
+    build_metric_filter,
+    canonical,
+    single_transformation,
+)
 from trailmatch.rules.common import (
     MAX_TARGETS,
     PatternValidator,
@@ -46,15 +58,61 @@ from trailmatch.rules.positions import LineDict, LineList, dump_json
 __all__ = ["cli_shape", "dump_targets", "is_cli_output", "load_cli_documents"]
 
 _RULE_KEYS = ("EventPattern", "Arn", "State", "ScheduleExpression", "EventBusName")
+#: describe-metric-filters keys → CloudFormation property names.
+_FILTER_KEYS = {
+    "filterName": "FilterName",
+    "filterPattern": "FilterPattern",
+    "logGroupName": "LogGroupName",
+    "metricTransformations": "MetricTransformations",
+    "applyOnTransformedLogs": "ApplyOnTransformedLogs",
+}
+_TRANSFORMATION_KEYS = {
+    "metricName": "MetricName",
+    "metricNamespace": "MetricNamespace",
+    "metricValue": "MetricValue",
+    "defaultValue": "DefaultValue",
+    "dimensions": "Dimensions",
+    "unit": "Unit",
+}
+#: describe-alarms' MetricAlarms keys that are alarm properties (the CloudFormation names).
+_ALARM_KEYS = (
+    "AlarmName",
+    "AlarmDescription",
+    "ActionsEnabled",
+    "OKActions",
+    "AlarmActions",
+    "InsufficientDataActions",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "ExtendedStatistic",
+    "Dimensions",
+    "Period",
+    "Unit",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "EvaluateLowSampleCountPercentile",
+    "Metrics",
+    "ThresholdMetricId",
+)
+_SHAPES = (
+    "`aws events list-rules`, `describe-rule`, `list-targets-by-rule`, `aws logs describe-metric-filters` "
+    "or `aws cloudwatch describe-alarms`"
+)
 
 
 def cli_shape(doc: Any) -> str | None:
     """Which AWS CLI output ``doc`` is: ``"list-rules"``, ``"describe-rule"``,
-    ``"list-targets-by-rule"``, or ``None``.
+    ``"list-targets-by-rule"``, ``"describe-metric-filters"``, ``"describe-alarms"``, or ``None``.
 
     Example:
         >>> cli_shape({"Rules": []}), cli_shape({"Name": "r", "EventPattern": "{}"}), cli_shape({"Targets": []})
         ('list-rules', 'describe-rule', 'list-targets-by-rule')
+        >>> cli_shape({"metricFilters": []}), cli_shape({"MetricAlarms": [], "CompositeAlarms": []})
+        ('describe-metric-filters', 'describe-alarms')
     """
     if not isinstance(doc, dict):
         return None
@@ -62,6 +120,10 @@ def cli_shape(doc: Any) -> str | None:
         return "list-rules"
     if isinstance(doc.get("Targets"), list):
         return "list-targets-by-rule"
+    if isinstance(doc.get("metricFilters"), list):
+        return "describe-metric-filters"
+    if isinstance(doc.get("MetricAlarms"), list) or isinstance(doc.get("CompositeAlarms"), list):
+        return "describe-alarms"
     if "Name" in doc and any(k in doc for k in _RULE_KEYS):
         return "describe-rule"
     return None
@@ -115,15 +177,17 @@ def load_cli_documents(
     account: str,
     validator: PatternValidator | None = None,
 ) -> model.Deployment:
-    """The rules (with their targets) of AWS CLI output documents.
+    """The rules (with their targets), metric filters and alarms of AWS CLI output documents.
 
     Raises:
-        RulesError: a document is not a CLI output shape, a rule's pattern or a target is
-            invalid, or targets come before any rule.
+        RulesError: a document is not a CLI output shape, a rule's pattern, a target, a metric
+            filter or an alarm is invalid, or targets come before any rule.
     """
     validator = validator or PatternValidator()
     deployment = model.Deployment()
     rules: dict[tuple[str | None, str | None, str, str], _Pending] = {}
+    filters: dict[str, int] = {}
+    alarms: dict[tuple[str, str], int] = {}
     last: _Pending | None = None
     for doc, line in _pages(docs):
         where = Where(file, line)
@@ -132,8 +196,26 @@ def load_cli_documents(
             keys = ", ".join(list(doc)[:6]) if isinstance(doc, dict) else type_name(doc)
             raise where.error(
                 f"not an AWS CLI output document (found {keys})",
-                hint="expected the JSON printed by `aws events list-rules`, `describe-rule` or `list-targets-by-rule`",
+                hint=f"expected the JSON printed by {_SHAPES}",
             )
+        if shape == "describe-metric-filters":
+            page = doc["metricFilters"]
+            for i, entry in enumerate(page):
+                entry_line = page.line_of(i) if isinstance(page, LineList) else line
+                for region in regions:
+                    _add_metric_filter(entry, Where(file, entry_line), region, account, filters, deployment)
+            continue
+        if shape == "describe-alarms":
+            for key in ("MetricAlarms", "CompositeAlarms"):
+                page = doc.get(key)
+                if page is None:
+                    continue
+                if not isinstance(page, list):
+                    raise where.error(f"{key} must be a list, found {type_name(page)}", line=_line(doc, key))
+                for i, entry in enumerate(page):
+                    entry_line = page.line_of(i) if isinstance(page, LineList) else line
+                    _add_alarm(entry, Where(file, entry_line), key, regions, account, alarms, deployment)
+            continue
         if shape == "list-rules":
             page = doc["Rules"]
             for i, entry in enumerate(page):
@@ -174,6 +256,108 @@ def load_cli_documents(
         _deploy(pending, deployment, validator, regions, account)
     deployment.warnings[:] = list(dict.fromkeys(deployment.warnings))
     return deployment
+
+
+def _add_metric_filter(
+    entry: Any,
+    where: Where,
+    region: str,
+    account: str,
+    seen: dict[str, int],
+    deployment: model.Deployment,
+) -> None:
+    """One entry of ``describe-metric-filters``' ``metricFilters``, deployed in ``region``."""
+    if not isinstance(entry, LineDict):
+        raise where.error(f"a metric filter entry must be a JSON object, found {type_name(entry)}")
+    if entry.get("filterName") is None:
+        raise where.error("a metric filter entry has no filterName")
+    name = text_of(entry["filterName"], "filterName", where, line=_line(entry, "filterName"))
+    where = where.at(entry.line, name)
+    node, labels = canonical(entry, _FILTER_KEYS)
+    props = Props(node, where, labels)
+    transformation = single_transformation(props)
+    t_node, t_labels = canonical(transformation, _TRANSFORMATION_KEYS, prefix="metricTransformations[0].")
+    if props.boolean("ApplyOnTransformedLogs"):
+        deployment.warnings.append(
+            where.warning("applyOnTransformedLogs is not applied: the filter reads the CloudTrail records as delivered")
+        )
+    metric_filter = build_metric_filter(
+        props,
+        Props(t_node, where.at(transformation.line), t_labels),
+        name=name,
+        region=region,
+        account=account,
+        mapping_dimensions=True,
+    )
+    if metric_filter.key in seen:
+        previous = next(f for f in deployment.metric_filters if f.key == metric_filter.key)
+        if replace(previous, location=None) != replace(metric_filter, location=None):
+            deployment.warnings.append(
+                where.warning(
+                    f"metric filter {name!r} of log group {metric_filter.log_group!r} appears again with other "
+                    f"settings; the later one is used (first at line {seen[metric_filter.key]})"
+                )
+            )
+        deployment.metric_filters.remove(previous)
+    seen[metric_filter.key] = entry.line or 0
+    deployment.metric_filters.append(metric_filter)
+
+
+def _add_alarm(
+    entry: Any,
+    where: Where,
+    kind: str,
+    regions: Sequence[str],
+    account: str,
+    seen: dict[tuple[str, str], int],
+    deployment: model.Deployment,
+) -> None:
+    """One entry of ``describe-alarms``' ``MetricAlarms`` or ``CompositeAlarms``."""
+    if not isinstance(entry, LineDict):
+        raise where.error(f"an alarm entry must be a JSON object, found {type_name(entry)}")
+    if entry.get("AlarmName") is None:
+        raise where.error("an alarm entry has no AlarmName")
+    name = text_of(entry["AlarmName"], "AlarmName", where, line=_line(entry, "AlarmName"))
+    where = where.at(entry.line, name)
+    alarm_region = alarm_account = None
+    if entry.get("AlarmArn") is not None:
+        arn = text_of(entry["AlarmArn"], "AlarmArn", where, line=_line(entry, "AlarmArn"))
+        parts = arn.split(":", 6)
+        if len(parts) != 7 or parts[2] != "cloudwatch" or parts[5] != "alarm":
+            raise where.error(
+                f"AlarmArn {arn!r} is not a CloudWatch alarm ARN",
+                line=_line(entry, "AlarmArn"),
+                hint="arn:aws:cloudwatch:<region>:<account>:alarm:<name>",
+            )
+        alarm_region, alarm_account = parts[3] or None, parts[4] or None
+    if kind == "CompositeAlarms":
+        deployment.unsupported.append(model.Unsupported(name, "AWS::CloudWatch::CompositeAlarm", where.location()))
+        deployment.warnings.append(
+            where.warning(f"composite alarm {name!r} is not simulated (it combines the states of other alarms)")
+        )
+        return
+    node, labels = canonical(entry, {key: key for key in _ALARM_KEYS})
+    props = Props(node, where, labels)
+    reason = alarm_unsupported(props)
+    if reason is not None:
+        deployment.unsupported.append(model.Unsupported(name, "AWS::CloudWatch::Alarm", where.location()))
+        deployment.warnings.append(where.warning(f"alarm {name!r} is not simulated: {reason}"))
+        return
+    for region in [alarm_region] if alarm_region else regions:
+        alarm = build_alarm(props, name=name, region=region, account=alarm_account or account)
+        key = (alarm.region, alarm.account + "/" + alarm.name)
+        if key in seen:
+            previous = next(a for a in deployment.alarms if (a.region, a.account + "/" + a.name) == key)
+            if replace(previous, location=None) != replace(alarm, location=None):
+                deployment.warnings.append(
+                    where.warning(
+                        f"alarm {name!r} appears again with other settings; the later one is used "
+                        f"(first at line {seen[key]})"
+                    )
+                )
+            deployment.alarms.remove(previous)
+        seen[key] = entry.line or 0
+        deployment.alarms.append(alarm)
 
 
 def _line(doc: Any, key: str) -> int | None:

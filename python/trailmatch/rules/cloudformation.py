@@ -9,6 +9,12 @@ trailmatch models become :mod:`trailmatch.model` objects:
   warning: there is no event to replay for them);
 - ``AWS::Events::EventBus`` → :class:`~trailmatch.model.Bus`;
 - ``AWS::SNS::Topic`` and ``AWS::SNS::Subscription`` → :class:`~trailmatch.model.Topic`;
+- ``AWS::Logs::MetricFilter`` → :class:`~trailmatch.model.MetricFilter` (its filter pattern
+  compiled by the engine);
+- ``AWS::CloudWatch::Alarm`` → :class:`~trailmatch.model.Alarm`; alarms trailmatch does not
+  simulate (metric math, anomaly detection, percentiles) are listed as unsupported, with a
+  warning;
+- ``AWS::Logs::LogGroup`` is a name (``Ref`` gives it) and nothing else;
 - everything else → :class:`~trailmatch.model.Unsupported` (listed, not fatal).
 
 ``Ref`` and ``Fn::GetAtt`` give what CloudFormation gives: the ARN of a topic, the URL of a
@@ -57,6 +63,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trailmatch import model
+from trailmatch.rules.cloudwatch import (
+    Props,
+    alarm_unsupported,
+    build_alarm,
+    build_metric_filter,
+    check_log_group_name,
+    single_transformation,
+)
 from trailmatch.rules.common import (
     MAX_TARGETS,
     PatternValidator,
@@ -96,6 +110,40 @@ RULE_PROPERTIES = (
     "RoleArn",
     "Targets",
     "Tags",
+)
+METRIC_FILTER_PROPERTIES = (
+    "FilterName",
+    "FilterPattern",
+    "LogGroupName",
+    "MetricTransformations",
+    "ApplyOnTransformedLogs",
+    "EmitSystemFieldDimensions",
+    "FieldSelectionCriteria",
+)
+TRANSFORMATION_PROPERTIES = ("MetricName", "MetricNamespace", "MetricValue", "DefaultValue", "Dimensions", "Unit")
+ALARM_PROPERTIES = (
+    "ActionsEnabled",
+    "AlarmActions",
+    "AlarmDescription",
+    "AlarmName",
+    "ComparisonOperator",
+    "DatapointsToAlarm",
+    "Dimensions",
+    "EvaluateLowSampleCountPercentile",
+    "EvaluationPeriods",
+    "ExtendedStatistic",
+    "InsufficientDataActions",
+    "MetricName",
+    "Metrics",
+    "Namespace",
+    "OKActions",
+    "Period",
+    "Statistic",
+    "Tags",
+    "Threshold",
+    "ThresholdMetricId",
+    "TreatMissingData",
+    "Unit",
 )
 RESOURCE_KEYS = (
     "Type",
@@ -298,7 +346,15 @@ def load_template(
     return deployment
 
 
-_MODELLED = ("AWS::Events::Rule", "AWS::Events::EventBus", "AWS::SNS::Topic", "AWS::SNS::Subscription")
+_MODELLED = (
+    "AWS::Events::Rule",
+    "AWS::Events::EventBus",
+    "AWS::SNS::Topic",
+    "AWS::SNS::Subscription",
+    "AWS::Logs::MetricFilter",
+    "AWS::Logs::LogGroup",
+    "AWS::CloudWatch::Alarm",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -638,6 +694,11 @@ def _kind_key(s: _Stack, lid: str) -> _Physical:
     return _Physical(key_id, key_id, {"Arn": _arn("kms", s, f"key/{key_id}"), "KeyId": key_id})
 
 
+def _kind_metric_filter(s: _Stack, lid: str) -> _Physical:
+    name = s.name_property(lid, "FilterName", max_length=512)
+    return _Physical(name, name, {})
+
+
 def _kind_subscription(s: _Stack, lid: str) -> _Physical:
     topic = s.prop(lid, "TopicArn")
     arn = f"{topic}:{uuid.uuid5(_DEPLOYMENT_NAMESPACE, f'{topic}/{lid}')}"
@@ -660,6 +721,7 @@ KINDS: dict[str, Callable[[_Stack, str], _Physical]] = {
         "states", "stateMachine:{name}", "StateMachineName", ref_is_arn=True, max_length=80, Name="{name}"
     ),
     "AWS::Logs::LogGroup": _named("logs", "log-group:{name}:*", "LogGroupName", max_length=512),
+    "AWS::Logs::MetricFilter": _kind_metric_filter,
     "AWS::Kinesis::Stream": _named("kinesis", "stream/{name}", "Name", max_length=128),
     "AWS::KinesisFirehose::DeliveryStream": _named(
         "firehose", "deliverystream/{name}", "DeliveryStreamName", max_length=64
@@ -1187,11 +1249,20 @@ class _Stack:
         topics: dict[str, tuple[str, list[model.Subscription]]] = {}
         rules: list[str] = []
         subscriptions: list[str] = []
+        metric_filters: list[str] = []
+        alarms: list[str] = []
         for lid, res in self.resources.items():
             rtype = res["Type"]
             if rtype not in _MODELLED or not self.resource_exists(lid):
                 continue
-            if rtype == "AWS::Events::EventBus":
+            if rtype == "AWS::Logs::LogGroup":
+                phys = self.physical(lid, None, lid)
+                check_log_group_name(phys.name, Props(self.properties(lid), self.where(lid)))
+            elif rtype == "AWS::Logs::MetricFilter":
+                metric_filters.append(lid)
+            elif rtype == "AWS::CloudWatch::Alarm":
+                alarms.append(lid)
+            elif rtype == "AWS::Events::EventBus":
                 name = self.physical(lid, None, lid).name
                 self.deployment.buses.append(model.Bus(name, self.region, self.account, self.where(lid).location()))
             elif rtype == "AWS::SNS::Topic":
@@ -1245,6 +1316,101 @@ class _Stack:
                 )
             keys[rule.key] = lid
             self.deployment.rules.append(rule)
+        filter_keys: dict[str, str] = {}
+        for lid in metric_filters:
+            metric_filter = self.metric_filter(lid)
+            if metric_filter.key in filter_keys:
+                raise self.where(lid).error(
+                    f"metric filter {metric_filter.name!r} already exists on log group {metric_filter.log_group!r} "
+                    f"in {self.region} (defined by {filter_keys[metric_filter.key]})",
+                    hint="give each metric filter of a log group its own FilterName",
+                )
+            filter_keys[metric_filter.key] = lid
+            self.deployment.metric_filters.append(metric_filter)
+        alarm_names: dict[str, str] = {}
+        for lid in alarms:
+            alarm = self.alarm(lid)
+            if alarm is None:
+                continue
+            if alarm.name in alarm_names:
+                raise self.where(lid).error(
+                    f"alarm {alarm.name!r} already exists in {self.region} (defined by {alarm_names[alarm.name]})",
+                    hint="give each alarm its own AlarmName",
+                )
+            alarm_names[alarm.name] = lid
+            self.deployment.alarms.append(alarm)
+
+    def resolved_properties(self, lid: str, known: Sequence[str]) -> LineDict:
+        """The properties of a resource with every intrinsic function resolved; an unknown
+        property is an error (CloudFormation refuses it)."""
+        props = self.properties(lid)
+        rtype = self.resources[lid]["Type"]
+        for key in props:
+            if key not in known:
+                raise self.where(lid).error(
+                    f"Encountered unsupported property {key}",
+                    line=props.line_of(key),
+                    hint=did_you_mean(key, known) or f"{rtype} has {', '.join(known)}",
+                )
+        resolved = self.resolve(props, lid, props.line, "Properties")
+        assert isinstance(resolved, LineDict)
+        return resolved
+
+    def metric_filter(self, lid: str) -> model.MetricFilter:
+        where = self.where(lid)
+        raw = self.properties(lid)
+        props = Props(self.resolved_properties(lid, METRIC_FILTER_PROPERTIES), where)
+        name = self.physical(lid, None, lid).name
+        transformation = single_transformation(props)
+        for key in transformation:
+            if key not in TRANSFORMATION_PROPERTIES:
+                raise where.error(
+                    f"Encountered unsupported property {key} in MetricTransformations",
+                    line=transformation.line_of(key),
+                    hint=did_you_mean(key, TRANSFORMATION_PROPERTIES)
+                    or f"a metric transformation has {', '.join(TRANSFORMATION_PROPERTIES)}",
+                )
+        if props.boolean("ApplyOnTransformedLogs"):
+            self.deployment.warnings.append(
+                where.warning(
+                    "ApplyOnTransformedLogs is not applied: the filter reads the CloudTrail records as delivered",
+                    line=props.line("ApplyOnTransformedLogs"),
+                )
+            )
+        for key in ("EmitSystemFieldDimensions", "FieldSelectionCriteria"):
+            if props.get(key) is not None:
+                self.deployment.warnings.append(where.warning(f"{key} is not modelled (ignored)", line=props.line(key)))
+        pattern_value = props.get("FilterPattern")
+        if isinstance(pattern_value, str):
+            self._literal_variables_warning(
+                raw.get("FilterPattern"), where, props.line("FilterPattern"), "FilterPattern"
+            )
+        return build_metric_filter(
+            props,
+            Props(
+                transformation,
+                where.at(transformation.line),
+                {k: f"MetricTransformations[0].{k}" for k in TRANSFORMATION_PROPERTIES},
+            ),
+            name=name,
+            region=self.region,
+            account=self.account,
+            block_line=_block_first_line(raw.get("FilterPattern"), pattern_value)
+            if isinstance(pattern_value, str)
+            else None,
+        )
+
+    def alarm(self, lid: str) -> model.Alarm | None:
+        where = self.where(lid)
+        props = Props(self.resolved_properties(lid, ALARM_PROPERTIES), where)
+        name = self.physical(lid, None, lid).name
+        reason = alarm_unsupported(props)
+        if reason is not None:
+            if not any(u.logical_id == lid for u in self.deployment.unsupported):
+                self.deployment.unsupported.append(model.Unsupported(lid, "AWS::CloudWatch::Alarm", where.location()))
+                self.deployment.warnings.append(where.warning(f"alarm {name!r} is not simulated: {reason}"))
+            return None
+        return build_alarm(props, name=name, region=self.region, account=self.account)
 
     def inline_subscriptions(self, lid: str) -> list[model.Subscription]:
         value = self.prop(lid, "Subscription")
@@ -1339,7 +1505,7 @@ class _Stack:
             pattern = dump_json(pattern_value)
         elif isinstance(pattern_value, str):
             pattern = str(pattern_value)
-            self._literal_variables_warning(props.get("EventPattern"), where, pattern_line)
+            self._literal_variables_warning(props.get("EventPattern"), where, pattern_line, "EventPattern")
         else:
             raise where.error(
                 f"EventPattern must be a JSON object or JSON text, found {type_name(pattern_value)}", line=pattern_line
@@ -1399,7 +1565,7 @@ class _Stack:
             location=where.location(),
         )
 
-    def _literal_variables_warning(self, raw: Any, where: Where, line: int | None) -> None:
+    def _literal_variables_warning(self, raw: Any, where: Where, line: int | None, what: str) -> None:
         """A pattern text written without !Sub but with ${Name} of a parameter keeps it literally."""
         if not isinstance(raw, str):
             return
@@ -1407,8 +1573,8 @@ class _Stack:
             if name.strip() in self.parameters or name.strip() in self.resources or name.strip() in self.pseudo:
                 self.deployment.warnings.append(
                     where.warning(
-                        f"EventPattern contains ${{{name}}} but is not inside !Sub: it is matched literally "
-                        "(write `EventPattern: !Sub |` to substitute it)",
+                        f"{what} contains ${{{name}}} but is not inside !Sub: it is matched literally "
+                        f"(write `{what}: !Sub |` to substitute it)",
                         line=line,
                     )
                 )

@@ -80,6 +80,7 @@ class Where:
         hint: str | None = None,
         path: str | None = None,
         reason: str | None = None,
+        position: int | None = None,
     ) -> RulesError:
         """A :class:`RulesError` here (at ``line`` if given)."""
         return RulesError(
@@ -90,6 +91,7 @@ class Where:
             hint=hint,
             path=path,
             reason=reason,
+            position=position,
         )
 
     def warning(self, message: str, *, line: int | None = None) -> str:

@@ -19,7 +19,10 @@ class RulesError(ValueError):
         hint: how to fix a common mistake, or ``None``.
         path: where in the element: a template path (``Resources.Rule.Properties.State``) or,
             for an invalid event pattern, the JSONPath inside the pattern (``$.detail.eventName``).
-        reason: for an invalid event pattern, EventBridge's reason text.
+        reason: for an invalid event pattern, EventBridge's reason text; for an invalid filter
+            pattern, the engine's message (what is wrong, without the position).
+        position: for an invalid filter pattern, the 0-based character position of the problem
+            inside the pattern text, if known.
 
     Example:
         >>> e = RulesError("State must be one of ENABLED, DISABLED", file="stack.yaml", line=12,
@@ -39,6 +42,7 @@ class RulesError(ValueError):
         hint: str | None = None,
         path: str | None = None,
         reason: str | None = None,
+        position: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -48,6 +52,7 @@ class RulesError(ValueError):
         self.hint = hint
         self.path = path
         self.reason = reason
+        self.position = position
 
     def __str__(self) -> str:
         where = self.file or "<rules>"
@@ -71,7 +76,7 @@ class RulesError(ValueError):
     def __reduce__(self) -> tuple[object, ...]:
         return (
             _rebuild,
-            (self.message, self.file, self.line, self.name, self.hint, self.path, self.reason),
+            (self.message, self.file, self.line, self.name, self.hint, self.path, self.reason, self.position),
         )
 
 
@@ -83,5 +88,6 @@ def _rebuild(
     hint: str | None,
     path: str | None,
     reason: str | None,
+    position: int | None = None,
 ) -> RulesError:
-    return RulesError(message, file=file, line=line, name=name, hint=hint, path=path, reason=reason)
+    return RulesError(message, file=file, line=line, name=name, hint=hint, path=path, reason=reason, position=position)

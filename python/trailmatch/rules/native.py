@@ -1,15 +1,17 @@
 """trailmatch's own rules format (YAML or JSON), documented in ``docs/RULES.md`` and described
 by ``docs/rules.schema.json``.
 
-Keys are snake_case. A file may hold rules, the buses and SNS topics they use, bindings of
-targets to destinations (``destinations:``), and ``settings:`` for the destinations; a file
-with only ``destinations`` and ``settings`` binds the targets of rules loaded from other files
-(CloudFormation templates, AWS CLI output).
+Keys are snake_case. A file may hold rules, the buses and SNS topics they use, CloudWatch Logs
+metric filters and CloudWatch alarms, bindings of targets and alarm actions to destinations
+(``destinations:``), and ``settings:`` for the destinations; a file with only ``destinations``
+and ``settings`` binds the targets of rules loaded from other files (CloudFormation templates,
+AWS CLI output). ``metadata:`` is free-form and not interpreted (rule packs keep their title
+and sources there).
 
-Regions: a rule, topic or bus with its own ``region``/``regions`` is deployed there; any other
-is deployed in the regions given to the loader (``--region``, or ``FILE@REGION``), else in the
-file's ``regions``, else in us-east-1. The account is the loader's, else the file's
-``account``, else :data:`trailmatch.model.DEFAULT_ACCOUNT`.
+Regions: a rule, topic, bus, metric filter or alarm with its own ``region``/``regions`` is
+deployed there; any other is deployed in the regions given to the loader (``--region``, or
+``FILE@REGION``), else in the file's ``regions``, else in us-east-1. The account is the
+loader's, else the file's ``account``, else :data:`trailmatch.model.DEFAULT_ACCOUNT`.
 
 Example:
     >>> from trailmatch.rules.positions import load_yaml_documents
@@ -34,16 +36,53 @@ Example:
     >>> b = d.bindings[0]
     >>> b.match, b.destination.type, b.destination.options, b.location.line
     ('arn:aws:sns:*:*:alerts', 'slack', {'url_env': 'SLACK_WEBHOOK_URL'}, 11)
+
+A metric filter on CloudTrail's log group and its alarm:
+
+    >>> text = '''
+    ... account: "111122223333"
+    ... topics: [{name: alerts}]
+    ... metric_filters:
+    ...   - name: root-usage
+    ...     filter_pattern: '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS }'
+    ...     metric: {name: RootUsage, namespace: CISBenchmark}
+    ... alarms:
+    ...   - name: root-usage
+    ...     metric_name: RootUsage
+    ...     namespace: CISBenchmark
+    ...     statistic: Sum
+    ...     period: 300
+    ...     evaluation_periods: 1
+    ...     threshold: 1
+    ...     comparison_operator: GreaterThanOrEqualToThreshold
+    ...     actions: {alarm: [{topic: alerts}]}
+    ... '''
+    >>> docs, _ = load_yaml_documents(text, "cis.yaml")
+    >>> d = load_native(docs[0], file="cis.yaml", regions=None, account=None)
+    >>> f = d.metric_filters[0]
+    >>> f.log_group, f.transformation.metric_value
+    ('aws-cloudtrail-logs-111122223333', '1')
+    >>> d.alarms[0].alarm_actions
+    ('arn:aws:sns:us-east-1:111122223333:alerts',)
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from trailmatch import model
 from trailmatch.rules.cloudformation import partition_of
+from trailmatch.rules.cloudwatch import (
+    COMPARISON_OPERATORS,
+    Props,
+    alarm_unsupported,
+    build_alarm,
+    build_metric_filter,
+    canonical,
+    default_log_group,
+)
 from trailmatch.rules.common import (
     PatternValidator,
     Where,
@@ -59,7 +98,19 @@ from trailmatch.rules.positions import FloatText, IntText, LineDict, LineList, d
 
 __all__ = ["DESTINATION_TYPES", "NATIVE_KEYS", "is_native", "load_native", "plain"]
 
-NATIVE_KEYS = ("version", "account", "regions", "buses", "topics", "rules", "destinations", "settings")
+NATIVE_KEYS = (
+    "version",
+    "metadata",
+    "account",
+    "regions",
+    "buses",
+    "topics",
+    "rules",
+    "metric_filters",
+    "alarms",
+    "destinations",
+    "settings",
+)
 DESTINATION_TYPES = ("stdout", "file", "webhook", "slack", "sns", "email")
 SNS_PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
 
@@ -132,6 +183,44 @@ _TARGET_KEYS = (
     "retry_policy",
     "dead_letter_config",
     "destination",
+)
+
+
+#: Native key → CloudFormation property, for metric filters, their ``metric`` and alarms.
+_FILTER_KEYS = {"filter_pattern": "FilterPattern", "log_group": "LogGroupName"}
+_METRIC_KEYS = {
+    "name": "MetricName",
+    "namespace": "MetricNamespace",
+    "value": "MetricValue",
+    "default_value": "DefaultValue",
+    "dimensions": "Dimensions",
+    "unit": "Unit",
+}
+_ALARM_KEYS = {
+    "description": "AlarmDescription",
+    "metric_name": "MetricName",
+    "namespace": "Namespace",
+    "statistic": "Statistic",
+    "period": "Period",
+    "evaluation_periods": "EvaluationPeriods",
+    "datapoints_to_alarm": "DatapointsToAlarm",
+    "threshold": "Threshold",
+    "comparison_operator": "ComparisonOperator",
+    "treat_missing_data": "TreatMissingData",
+    "dimensions": "Dimensions",
+    "unit": "Unit",
+    "actions_enabled": "ActionsEnabled",
+}
+_ACTION_KEYS = {"alarm": "AlarmActions", "ok": "OKActions", "insufficient_data": "InsufficientDataActions"}
+_ALARM_REQUIRED = (
+    "name",
+    "metric_name",
+    "namespace",
+    "statistic",
+    "period",
+    "evaluation_periods",
+    "threshold",
+    "comparison_operator",
 )
 
 
@@ -507,6 +596,9 @@ def load_native(
                 )
             deployment.rules.append(rule)
 
+    _metric_filters(r, top, placed, default_account, deployment)
+    _alarms(r, top, placed, default_account, topics, deployment)
+
     for _, node, path in _items(r, top, "destinations"):
         match = node.get("match")
         patterns = match if isinstance(match, list) else [match]
@@ -536,6 +628,178 @@ def load_native(
             deployment.settings[section] = _options(r, body_map, f"settings.{section}", _SETTINGS[section], ())
             _check_tls(r, deployment.settings[section], f"settings.{section}", body_map.line)
     return deployment
+
+
+def _metric_filters(
+    r: _Reader,
+    top: LineDict,
+    placed: Callable[[LineDict, str, str | None], list[str]],
+    account: str,
+    deployment: model.Deployment,
+) -> None:
+    keys: dict[str, int | None] = {}
+    for _, node, path in _items(r, top, "metric_filters"):
+        r.keys(node, path, ("name", "region", "regions", "log_group", "filter_pattern", "metric"), ("name",))
+        name = r.string(node, "name", path)
+        if "filter_pattern" not in node or node["filter_pattern"] is None:
+            raise r.error(
+                path,
+                "missing required key 'filter_pattern'",
+                node.line,
+                "an empty pattern '' matches every log event",
+                name,
+            )
+        if node.get("metric") is None:
+            raise r.error(
+                path, "missing required key 'metric'", node.line, "e.g. metric: {name: X, namespace: Y}", name
+            )
+        metric = r.mapping(node["metric"], f"{path}.metric", node.line_of("metric"), name)
+        r.keys(metric, f"{path}.metric", tuple(_METRIC_KEYS), ("name", "namespace"), name)
+        where = Where(r.file, node.line, name)
+        spec, labels = canonical(node, _FILTER_KEYS, prefix=f"{path}.")
+        t_spec, t_labels = canonical(metric, _METRIC_KEYS, prefix=f"{path}.metric.")
+        if "MetricValue" not in t_spec:
+            t_spec["MetricValue"] = "1"
+        for region in placed(node, path, name):
+            if "LogGroupName" in spec:
+                group = r.string(node, "log_group", path, name)
+                log_group = _substitute(group, region, account, r, f"{path}.log_group", node.line_of("log_group"), name)
+                region_spec = spec.copy_position()
+                region_spec.update(spec)
+                region_spec["LogGroupName"] = log_group
+            else:
+                region_spec = spec
+            metric_filter = build_metric_filter(
+                Props(region_spec, where, labels, ": "),
+                Props(t_spec, where.at(metric.line), t_labels, ": "),
+                name=name,
+                region=region,
+                account=account,
+                log_group=default_log_group(account),
+                block_line=getattr(node["filter_pattern"], "first_line", None),
+                mapping_dimensions=True,
+            )
+            if metric_filter.key in keys:
+                raise r.error(
+                    path,
+                    f"metric filter {name!r} is defined twice on log group {metric_filter.log_group!r} in {region} "
+                    f"(first at line {keys[metric_filter.key]})",
+                    node.line,
+                    name=name,
+                )
+            keys[metric_filter.key] = node.line
+            deployment.metric_filters.append(metric_filter)
+
+
+def _alarms(
+    r: _Reader,
+    top: LineDict,
+    placed: Callable[[LineDict, str, str | None], list[str]],
+    account: str,
+    topics: dict[tuple[str, str], model.Topic],
+    deployment: model.Deployment,
+) -> None:
+    keys: dict[tuple[str, str], int | None] = {}
+    for _, node, path in _items(r, top, "alarms"):
+        r.keys(node, path, ("name", "region", "regions", "actions", *_ALARM_KEYS), _ALARM_REQUIRED)
+        name = r.string(node, "name", path)
+        where = Where(r.file, node.line, name)
+        spec, labels = canonical(node, _ALARM_KEYS, prefix=f"{path}.")
+        actions: LineDict | None = None
+        if node.get("actions") is not None:
+            actions = r.mapping(node["actions"], f"{path}.actions", node.line_of("actions"), name)
+            r.keys(actions, f"{path}.actions", tuple(_ACTION_KEYS), name=name)
+        reason = alarm_unsupported(Props(spec, where, labels, ": "))
+        if reason is not None:
+            raise r.error(
+                f"{path}.comparison_operator",
+                f"alarm {name!r} cannot be simulated: {reason}",
+                node.line_of("comparison_operator"),
+                f"one of {', '.join(COMPARISON_OPERATORS)}",
+                name,
+            )
+        for region in placed(node, path, name):
+            region_spec = spec
+            if actions is not None:
+                region_spec = spec.copy_position()
+                region_spec.update(spec)
+                for key, cfn in _ACTION_KEYS.items():
+                    if actions.get(key) is None:
+                        continue
+                    action_path = f"{path}.actions.{key}"
+                    region_spec[cfn] = _action_arns(
+                        r, actions[key], action_path, actions.line_of(key), region, account, topics, name
+                    )
+                    region_spec.key_lines[cfn] = actions.line_of(key) or 0
+                    labels[cfn] = action_path
+            alarm = build_alarm(
+                Props(region_spec, where, labels, ": "),
+                name=name,
+                region=region,
+                account=account,
+                mapping_dimensions=True,
+            )
+            if (region, name) in keys:
+                raise r.error(
+                    path,
+                    f"alarm {name!r} is defined twice in {region} (first at line {keys[(region, name)]})",
+                    node.line,
+                    name=name,
+                )
+            keys[(region, name)] = node.line
+            deployment.alarms.append(alarm)
+
+
+def _action_arns(
+    r: _Reader,
+    value: Any,
+    path: str,
+    line: int | None,
+    region: str,
+    account: str,
+    topics: dict[tuple[str, str], model.Topic],
+    alarm: str,
+) -> LineList:
+    """The ARNs of an alarm's action list: ARNs, ``{arn: ...}`` or ``{topic: NAME}`` of this file."""
+    items = value if isinstance(value, list) else [value]
+    out = LineList(line)
+    for i, item in enumerate(items):
+        item_path = f"{path}[{i}]" if isinstance(value, list) else path
+        item_line = value.line_of(i) if isinstance(value, LineList) else line
+        if isinstance(item, dict):
+            spec = r.mapping(item, item_path, item_line, alarm)
+            r.keys(spec, item_path, ("arn", "topic"), name=alarm)
+            if ("arn" in spec) == ("topic" in spec):
+                raise r.error(
+                    item_path,
+                    "an action needs exactly one of arn and topic",
+                    item_line,
+                    "topic: NAME names a topic of this file; arn: any ARN",
+                    alarm,
+                )
+            if "topic" in spec:
+                topic_name = r.string(spec, "topic", item_path, alarm)
+                topic = topics.get((region, topic_name))
+                if topic is None:
+                    here = sorted(n for (reg, n) in topics if reg == region)
+                    raise r.error(
+                        f"{item_path}.topic",
+                        f"topic {topic_name!r} is not defined in this file for {region}",
+                        spec.line_of("topic"),
+                        did_you_mean(topic_name, here)
+                        or "define it under topics: (in the same region as the alarm), or give an arn",
+                        alarm,
+                    )
+                out.add(topic.arn, spec.line_of("topic"))
+                continue
+            arn = r.string(spec, "arn", item_path, alarm)
+            item_line = spec.line_of("arn")
+        elif isinstance(item, str):
+            arn = str(item)
+        else:
+            raise r.expected(item_path, "an ARN or {topic: NAME}", item, item_line, alarm)
+        out.add(_substitute(arn, region, account, r, item_path, item_line, alarm), item_line)
+    return out
 
 
 def _items(

@@ -10,6 +10,8 @@
 //!   matching.
 //! * [`value`] — numbers, IP addresses, ignore-case and wildcard semantics.
 //! * [`explain`] — why one pattern did or did not match one event.
+//! * [`filter`] — CloudWatch Logs filter patterns (metric filters), the second dialect, on the
+//!   same scanner.
 //!
 //! # Example
 //!
@@ -32,6 +34,7 @@ pub mod automaton;
 pub mod cloudtrail;
 pub mod error;
 pub mod explain;
+pub mod filter;
 pub mod ir;
 pub mod json;
 pub mod pattern;
@@ -39,5 +42,6 @@ pub mod value;
 
 pub use automaton::{test_event_pattern, Error, RuleId, Ruleset, Scratch};
 pub use error::{EventError, PatternError};
+pub use filter::{test_metric_filter, FilterError, FilterSet};
 pub use json::scan::Validation;
 pub use pattern::Limits;

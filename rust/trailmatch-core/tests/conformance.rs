@@ -4,7 +4,7 @@
 //! evaluator in `explain`, and the automaton with every valid pattern of the corpus loaded at
 //! once (each event must match exactly the rules the direct evaluator accepts).
 
-use std::path::PathBuf;
+mod common;
 
 use serde_json::value::RawValue;
 use trailmatch_core::explain::explain;
@@ -31,29 +31,8 @@ fn text(raw: &RawValue) -> String {
     }
 }
 
-fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/event-patterns")
-}
-
 fn load() -> Vec<Case> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .expect("corpus directory")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    files.sort();
-    let mut cases = Vec::new();
-    for file in files {
-        let content = std::fs::read_to_string(&file).expect("readable corpus file");
-        for (i, line) in content.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let case: Case = serde_json::from_str(line).unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), i + 1));
-            cases.push(case);
-        }
-    }
-    cases
+    common::jsonl("event-patterns")
 }
 
 #[test]

@@ -18,6 +18,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 use rayon::prelude::*;
 use trailmatch_core::{EventError, Limits, PatternError, RuleId, Scratch, Validation};
 
+mod filter;
 mod replay;
 
 thread_local! {
@@ -326,6 +327,8 @@ fn explain<'py>(
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRuleset>()?;
     m.add_class::<replay::PyReplay>()?;
+    m.add_class::<filter::PyFilterSet>()?;
+    m.add_function(wrap_pyfunction!(filter::test_metric_filter, m)?)?;
     m.add_function(wrap_pyfunction!(replay::cloudtrail_to_eventbridge, m)?)?;
     m.add_function(wrap_pyfunction!(test_event_pattern, m)?)?;
     m.add_function(wrap_pyfunction!(explain, m)?)?;
