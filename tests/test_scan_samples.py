@@ -170,3 +170,38 @@ def test_scan_all_samples_with_the_scenarios_rules(
     # Records CloudTrail would not deliver are counted, not lost.
     delivered = summary["events"] + sum(summary["skipped"].values())
     assert delivered == summary["records"]
+
+
+def test_scan_all_samples_with_the_cis_pack(logs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--pack cis`` over every sample: each record is one log event of the trail's log group,
+    whatever its region; each metric filter's count equals the reference evaluator's
+    (``tests/filter_reference.py``, ``json.loads`` and the reference tables)."""
+    from filter_reference import matches
+
+    from trailmatch.rules.packs import load_pack
+
+    summary_path = tmp_path / "summary.json"
+    metrics_path = tmp_path / "metrics.jsonl"
+    argv = ["scan", "--pack", "cis", "--dry-run", "--summary-json", str(summary_path)]
+    assert main([*argv, "--metrics-out", str(metrics_path), str(logs)]) == 0
+    summary = json.loads(summary_path.read_text())
+    records = all_records(logs)
+    messages = [json.dumps(r) for r in records]
+    filters = load_pack("cis").metric_filters
+    expected = {f.key: sum(matches(f.filter_pattern, m) for m in messages) for f in filters}
+    assert summary["filter_matches"] == {k: v for k, v in expected.items() if v}
+    assert summary["log_events"] == len(records) == 3694
+    assert summary["errors"] == 0
+    # The pack's filters publish 1 per match (no default value): one sample per match of a
+    # record with a time (some Panther test records have none, or "redacted").
+    timed = [m for r, m in zip(records, messages, strict=True) if str(r.get("eventTime", "x"))[:2] in ("19", "20")]
+    published = sum(matches(f.filter_pattern, m) for f in filters for m in timed)
+    assert summary["untimed"] == len(records) - len(timed) > 0
+    assert summary["samples"] == published < sum(expected.values())
+    points = [json.loads(line) for line in metrics_path.read_text().splitlines()]
+    assert sum(p["sum"] for p in points) == published
+    # Alarms went into ALARM and their notifications were printed, one JSON line each.
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    to_alarm = [t for t in summary["alarms"]["transitions"] if t["new_state"] == "ALARM"]
+    assert len(lines) == len(to_alarm) > 0
+    assert {x["action"] for x in lines} == {"arn:aws:sns:us-east-1:123456789012:cis-alarms"}

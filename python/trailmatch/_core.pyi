@@ -1,6 +1,6 @@
 """Type stubs for the Rust extension module ``trailmatch._core``."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 _JSON = str | bytes | dict[str, Any]
@@ -183,13 +183,28 @@ class Replay:
             PatternError: the pattern is invalid (also for ``DISABLED`` rules).
             ValueError: ``state`` is not a rule state.
         """
+    def add_filter(self, key: int, pattern: str, values: Sequence[str] = ()) -> None:
+        """Add a metric filter under the caller's ``key``: evaluated on every record (one record
+        = one log event, whatever its region), reporting the text of each selector of ``values``.
+
+        Raises:
+            FilterPatternError: the pattern is invalid.
+        """
+    @property
+    def filter_count(self) -> int:
+        """Number of metric filters."""
     def __len__(self) -> int: ...
     def process(self, data: bytes) -> dict[str, Any]:
         """Replay one input (gzip or not; ``{"Records": [...]}``, an array or JSON Lines).
 
         Returns ``{"matches": [(index, offset, keys, event_json, event_id, region, time)],
+        "logged": [(index, unix_seconds, [(filter_key, [value | None, ...]), ...])],
+        "untimed": [(index, offset, why, [(filter_key, [value | None, ...]), ...])],
         "errors": [(index | None, offset, message)], "stats": {...}}``; offsets are in the
-        decompressed input. The GIL is released throughout.
+        decompressed input; ``logged`` lists the records that matched metric filters,
+        ``untimed`` every record without a usable ``eventTime`` (with its matches, which no
+        metric can place), and ``stats["log_seconds"]`` counts every timed record per second of
+        event time, ``[(unix_seconds, count)]``. The GIL is released throughout.
         """
     def process_file(self, path: str) -> dict[str, Any]:
         """``process`` for a file read by Rust. Raises ``OSError`` if it cannot be read."""

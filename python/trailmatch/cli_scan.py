@@ -2,8 +2,12 @@
 
 ``scan`` exit status: 0 when everything was read and every delivery succeeded; 1 when the scan
 ran to the end but some input could not be read (malformed records, truncated files) or some
-deliveries failed (see the dead-letter spool); 2 for usage errors and rules that cannot be
-deployed. ``rules lint``: 0 no findings, 1 findings, 2 unreadable rules.
+deliveries (alarm actions included) failed (see the dead-letter spool); 2 for usage errors and
+rules that cannot be deployed.
+
+With metric filters (from ``--rules`` or ``--pack``), every record is also a log event of their
+log groups: the scan publishes their metrics, then simulates the alarms on event time and runs
+the actions of their transitions (``docs/ALARMS.md``). ``rules lint``: 0 no findings, 1 findings, 2 unreadable rules.
 """
 
 from __future__ import annotations
@@ -17,11 +21,23 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from trailmatch import model
+from trailmatch.alarms import ActionDelivery, AlarmAction, AlarmReport, AlarmSimulator
 from trailmatch.cli import InputError, Parser
 from trailmatch.dispatch import Dispatcher, InvalidDestination, StdoutDestination
+from trailmatch.dispatch.dispatcher import NotificationSource
 from trailmatch.lint import lint
+from trailmatch.metrics import MetricStore
 from trailmatch.rules import RulesError, load_rules
-from trailmatch.scan import DeliverFn, Progress, ScanError, Scanner, print_problem, render_summary
+from trailmatch.rules.packs import list_packs, load_pack
+from trailmatch.scan import (
+    DeliverFn,
+    Progress,
+    ScanError,
+    Scanner,
+    print_problem,
+    render_alarm_report,
+    render_summary,
+)
 from trailmatch.sources import SourceError, expand
 from trailmatch.state import StateError, StateStore
 from trailmatch.transform import EventJSON, TransformError, payload_for
@@ -78,7 +94,17 @@ def load_deployment(args: argparse.Namespace) -> model.Deployment:
     regions = args.region or None
     parameters = _parameters(args.parameter or [])
     deployment = model.Deployment()
-    for item in args.rules:
+    packs = {p.name: p for p in list_packs()}
+    for item in getattr(args, "pack", None) or []:
+        name, pack_regions = split_rules_argument(item)
+        if name not in packs:
+            raise InputError(f"--pack {name}: no such rule pack (packs: {', '.join(sorted(packs)) or 'none'})")
+        own = {k: v for k, v in parameters.items() if k in packs[name].parameters}
+        try:
+            deployment.extend(load_pack(name, regions=pack_regions or regions, account=args.account, parameters=own))
+        except RulesError as e:
+            raise InputError(str(e)) from e
+    for item in args.rules or []:
         path, file_regions = split_rules_argument(item)
         try:
             deployment.extend(
@@ -116,6 +142,19 @@ class _DryRun:
         self.stream.write(f'{head}, "payload": {body}}}\n')
         counts["dry-run"] += 1
 
+    def alarm(self, action: AlarmAction) -> None:
+        """Prints ``{"alarm", "action", "state", "payload"}`` for an alarm action."""
+        t = action.transition
+        line = {"alarm": action.alarm.name, "action": action.action_arn, "state": t.new_state}
+        head = json.dumps(line, ensure_ascii=False)[:-1]
+        message = action.notification.message
+        try:
+            body = json.dumps(json.loads(message), ensure_ascii=False)
+        except ValueError:
+            body = json.dumps(message, ensure_ascii=False)
+        self.stream.write(f'{head}, "payload": {body}}}\n')
+        self.counts.setdefault(action.alarm.arn, Counter())["dry-run"] += 1
+
 
 def _by_rule(dispatcher: Dispatcher) -> dict[str, Counter[str]]:
     out: dict[str, Counter[str]] = {}
@@ -124,7 +163,18 @@ def _by_rule(dispatcher: Dispatcher) -> dict[str, Counter[str]]:
     return out
 
 
+def _write_metrics(metrics: MetricStore, path: str) -> int:
+    """Writes the datapoints as CSV (``.csv``) or JSON Lines (anything else); how many."""
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            return metrics.write_csv(f) if path.lower().endswith(".csv") else metrics.write_jsonl(f)
+    except OSError as e:
+        raise InputError(f"--metrics-out {path}: {e.strerror or e}") from e
+
+
 def _cmd_scan(args: argparse.Namespace) -> int:
+    if not args.rules and not args.pack:
+        raise InputError("nothing to replay: give --rules FILE or --pack NAME (see `trailmatch rules packs`)")
     deployment = load_deployment(args)
     for warning in deployment.warnings:
         print(f"trailmatch: warning: {warning}", file=sys.stderr)
@@ -175,13 +225,25 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             def deliver(rule: model.Rule, target: model.Target, event: EventJSON, event_id: str) -> None:
                 d.deliver(rule, target, event, event_id=event_id)
 
+        watching = bool(deployment.metric_filters or deployment.alarms)
+        metrics = (MetricStore.load(state) if state is not None else MetricStore()) if watching else None
         summary = scanner.scan(
             expanded.sources,
             deliver,
             progress=progress,
             on_problem=print_problem(sys.stderr),
             ignored=expanded.ignored,
+            metrics=metrics,
         )
+        report: AlarmReport | None = None
+        if metrics is not None:
+            if state is not None:
+                metrics.save(state)
+            simulator = AlarmSimulator(deployment.alarms, metrics, state=state, tail=args.alarm_tail)
+            notify = dry.alarm if dry is not None else ActionDelivery(dispatcher) if dispatcher is not None else None
+            report = simulator.run(notify=notify)
+            if args.metrics_out:
+                _write_metrics(metrics, args.metrics_out)
         deliveries = dry.counts if dry is not None else _by_rule(dispatcher) if dispatcher is not None else {}
         failed = sum(c["failed"] + c["invalid"] for c in deliveries.values())
     finally:
@@ -191,12 +253,24 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         if state is not None:
             state.close()
     if not args.quiet:
-        print(render_summary(summary, deployment.rules, deliveries), file=sys.stderr)
+        print(
+            render_summary(summary, deployment.rules, deliveries, metric_filters=deployment.metric_filters),
+            file=sys.stderr,
+        )
+        if report is not None and (deployment.alarms or report.warnings):
+            print(render_alarm_report(report, deployment.alarms, deliveries), file=sys.stderr)
         if failed and not args.dry_run:
             print(f"Failed deliveries: {failed:,} (dead letters in {args.dlq})", file=sys.stderr)
     if args.summary_json:
         doc = summary.to_dict()
         doc["outcomes"] = {arn: dict(sorted(c.items())) for arn, c in sorted(deliveries.items())}
+        if report is not None:
+            doc["alarms"] = {
+                "transitions": [t.to_dict() for t in report.transitions],
+                "tentative": [t.to_dict() for t in report.tentative],
+                "states": {arn: r.state for arn, r in sorted(report.records.items())},
+                "warnings": report.warnings,
+            }
         with open(args.summary_json, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=2)
             f.write("\n")
@@ -204,15 +278,22 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _cmd_lint(args: argparse.Namespace) -> int:
+    if not args.rules and not args.pack:
+        raise InputError("give rules files or --pack NAME")
     deployment = load_deployment(args)
     findings = lint(deployment)
     for finding in findings:
         print(finding)
     n = len(findings)
-    files = len(args.rules)
+    files = len(args.rules) + len(args.pack or [])
+    checked = [
+        (len(deployment.rules), "rule"),
+        (len(deployment.metric_filters), "metric filter"),
+        (len(deployment.alarms), "alarm"),
+    ]
+    what = ", ".join(f"{k} {word}{'s' if k != 1 else ''}" for k, word in checked if k or word == "rule")
     print(
-        f"{n} finding{'s' if n != 1 else ''} in {len(deployment.rules)} rule"
-        f"{'s' if len(deployment.rules) != 1 else ''} from {files} file{'s' if files != 1 else ''}",
+        f"{n} finding{'s' if n != 1 else ''} in {what} from {files} file{'s' if files != 1 else ''}",
         file=sys.stderr,
     )
     return 1 if findings else 0
@@ -230,7 +311,77 @@ def _destination(dispatcher: Dispatcher, rule: model.Rule, target: model.Target)
     return d.description
 
 
+_OPERATORS = {
+    "GreaterThanOrEqualToThreshold": ">=",
+    "GreaterThanThreshold": ">",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "<=",
+}
+
+
+def _condition(alarm: model.Alarm) -> str:
+    """``Sum of S3BucketMonitoring/CreateBucketCount > 0 for 1 of 1 periods of 60 s``."""
+    op = _OPERATORS.get(alarm.comparison_operator, alarm.comparison_operator)
+    dims = f" {alarm.dimensions}" if alarm.dimensions else ""
+    return (
+        f"{alarm.statistic} of {alarm.namespace}/{alarm.metric_name}{dims} {op} {alarm.threshold:g} "
+        f"for {alarm.m} of {alarm.evaluation_periods} periods of {alarm.period} s"
+    )
+
+
+def _actions(alarm: model.Alarm) -> list[str]:
+    return list(dict.fromkeys((*alarm.alarm_actions, *alarm.ok_actions, *alarm.insufficient_data_actions)))
+
+
+def _action_destination(dispatcher: Dispatcher, alarm: model.Alarm, arn: str) -> str:
+    d = dispatcher.destination_for(NotificationSource.of(alarm.arn, alarm.name), model.Target(id=arn, arn=arn))
+    if isinstance(d, InvalidDestination):
+        return f"UNUSABLE: {d.reason}"
+    if isinstance(d, StdoutDestination) and d.unbound:
+        return "stdout (unbound)"
+    return d.description
+
+
+def _cmd_packs(args: argparse.Namespace) -> int:
+    packs = list_packs()
+    if args.json:
+        doc = [
+            {
+                "name": p.name,
+                "title": p.title,
+                "source": p.source,
+                "metric_filters": p.metric_filters,
+                "alarms": p.alarms,
+                "rules": p.rules,
+                "topics": p.topics,
+                "parameters": dict(p.parameters),
+            }
+            for p in packs
+        ]
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return 0
+    for p in packs:
+        counts = ", ".join(
+            f"{n} {word}{'s' if n != 1 else ''}"
+            for n, word in (
+                (p.rules, "rule"),
+                (p.metric_filters, "metric filter"),
+                (p.alarms, "alarm"),
+                (p.topics, "topic"),
+            )
+            if n
+        )
+        print(f"{p.name}  {p.title}  ({counts})")
+        print(f"  source     {p.source}")
+        for name, description in p.parameters.items():
+            print(f"  parameter  {name}: {description}")
+        print(f"  use        trailmatch scan --pack {p.name}[@REGION] [--parameter Name=Value] PATH ...")
+    return 0
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
+    if not args.rules and not args.pack:
+        raise InputError("give rules files or --pack NAME")
     deployment = load_deployment(args)
     with Dispatcher(deployment, stdout=sys.stdout) as dispatcher:
         if args.json:
@@ -258,6 +409,38 @@ def _cmd_show(args: argparse.Namespace) -> int:
                     }
                     for t in deployment.topics
                 ],
+                "metric_filters": [
+                    {
+                        "name": f.name,
+                        "region": f.region,
+                        "log_group": f.log_group,
+                        "filter_pattern": f.filter_pattern,
+                        "metric": f"{f.transformation.metric_namespace}/{f.transformation.metric_name}",
+                        "metric_value": f.transformation.metric_value,
+                        "default_value": f.transformation.default_value,
+                        "dimensions": dict(f.transformation.dimensions),
+                        "unit": f.transformation.unit,
+                        "location": str(f.location) if f.location else None,
+                    }
+                    for f in deployment.metric_filters
+                ],
+                "alarms": [
+                    {
+                        "name": a.name,
+                        "arn": a.arn,
+                        "region": a.region,
+                        "condition": _condition(a),
+                        "treat_missing_data": a.treat_missing_data,
+                        "actions": {
+                            "ALARM": list(a.alarm_actions),
+                            "OK": list(a.ok_actions),
+                            "INSUFFICIENT_DATA": list(a.insufficient_data_actions),
+                        },
+                        "destinations": {arn: _action_destination(dispatcher, a, arn) for arn in _actions(a)},
+                        "location": str(a.location) if a.location else None,
+                    }
+                    for a in deployment.alarms
+                ],
                 "unsupported": [{"logical_id": u.logical_id, "type": u.type} for u in deployment.unsupported],
                 "warnings": deployment.warnings,
             }
@@ -269,6 +452,30 @@ def _cmd_show(args: argparse.Namespace) -> int:
             print(f"  pattern  {json.dumps(json.loads(r.event_pattern), ensure_ascii=False)}")
             for t in r.targets:
                 print(f"  target   {t.id}  {t.arn}  -> {_destination(dispatcher, r, t)}")
+        for f in deployment.metric_filters:
+            tf = f.transformation
+            where = f"  ({f.location})" if f.location else ""
+            print(f"metric filter {f.name}  {f.region}  log group {f.log_group}{where}")
+            print(f"  pattern  {f.filter_pattern or '(empty: every log event)'}")
+            extra = "".join(
+                [
+                    f", default {tf.default_value:g}" if tf.default_value is not None else "",
+                    f", unit {tf.unit}" if tf.unit else "",
+                    f", dimensions {dict(tf.dimensions)}" if tf.dimensions else "",
+                ]
+            )
+            print(f"  metric   {tf.metric_namespace}/{tf.metric_name} = {tf.metric_value}{extra}")
+        for a in deployment.alarms:
+            where = f"  ({a.location})" if a.location else ""
+            print(f"alarm {a.name}  {a.region}{where}")
+            print(f"  when     {_condition(a)}; missing data: {a.treat_missing_data}")
+            for state, arns in (
+                ("ALARM", a.alarm_actions),
+                ("OK", a.ok_actions),
+                ("INSUFFICIENT_DATA", a.insufficient_data_actions),
+            ):
+                for arn in arns:
+                    print(f"  on {state:<17} {arn}  -> {_action_destination(dispatcher, a, arn)}")
         for b in deployment.buses:
             print(f"bus {b.name}  {b.region}  {b.arn}")
         for topic in deployment.topics:
@@ -283,16 +490,21 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 def _rules_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
     if positional:
-        p.add_argument("rules", nargs="+", metavar="FILE[@REGION[,REGION...]]", help="rules files")
+        p.add_argument("rules", nargs="*", metavar="FILE[@REGION[,REGION...]]", help="rules files")
     else:
         p.add_argument(
             "--rules",
             action="append",
-            required=True,
             metavar="FILE[@REGION[,REGION...]]",
             help="a CloudFormation template, AWS CLI output or native rules file, deployed like a stack in each "
             "region after '@' (else each --region); repeatable",
         )
+    p.add_argument(
+        "--pack",
+        action="append",
+        metavar="NAME[@REGION[,REGION...]]",
+        help="a built-in rule pack (see `trailmatch rules packs`), deployed like a rules file; repeatable",
+    )
     p.add_argument(
         "--region", action="append", metavar="R", help="deploy in this region (repeatable; default us-east-1)"
     )
@@ -345,6 +557,16 @@ def register(commands: Any) -> None:
         default=None,
         help="progress bar on stderr (default: on a terminal, for several files)",
     )
+    scan.add_argument(
+        "--alarm-tail",
+        choices=["show", "deliver", "off"],
+        default="show",
+        help="after the end of the data, alarms keep being evaluated as if no data came: show those transitions "
+        "as tentative (default), commit and deliver them (the logs are complete), or stop at the data's end",
+    )
+    scan.add_argument(
+        "--metrics-out", metavar="FILE", help="write the metric filters' per-minute datapoints (.csv, else JSON Lines)"
+    )
     scan.add_argument("--quiet", "-q", action="store_true", help="no summary")
     scan.set_defaults(run=_cmd_scan)
 
@@ -364,3 +586,11 @@ def register(commands: Any) -> None:
     _rules_options(show, positional=True)
     show.add_argument("--json", action="store_true", help="as JSON")
     show.set_defaults(run=_cmd_show)
+    packs = sub.add_parser(
+        "packs",
+        help="list the built-in rule packs (trailmatch scan --pack NAME)",
+        description="The rule packs shipped with trailmatch: what each holds, where its patterns come from, "
+        "its parameters.",
+    )
+    packs.add_argument("--json", action="store_true", help="as JSON")
+    packs.set_defaults(run=_cmd_packs)

@@ -24,7 +24,15 @@ code                     finding
                          the event is forwarded as it is
 ``unknown-bus``          a target bus on which no rule of the deployment listens
 ``load-warning``         a warning of the rules loader (unsupported resources, ...)
+``alarm-no-metric``      an alarm on a metric that no metric filter of the deployment publishes in
+                         its account and region (it would stay ``INSUFFICIENT_DATA``)
+``alarm-dimensions``     an alarm whose dimensions are not those the metric filter publishes the
+                         metric with (CloudWatch treats each combination as another metric)
+``alarm-unit``           an alarm whose ``Unit`` is not the unit the metric filter publishes
+``alarm-no-actions``     an alarm whose ``ALARM`` state notifies nobody
 =======================  ===========================================================================
+
+Alarm actions are checked like targets (``no-destination``, ``bad-destination``).
 
 Example:
     >>> from trailmatch.model import Deployment, Rule, Target
@@ -47,6 +55,7 @@ from typing import Any
 
 from trailmatch import _core, model
 from trailmatch.dispatch import Dispatcher, InvalidDestination, StdoutDestination
+from trailmatch.dispatch.dispatcher import NotificationSource
 from trailmatch.errors import PatternError
 
 __all__ = ["Finding", "lint"]
@@ -139,10 +148,12 @@ class Finding:
     rule: str | None = None
     location: model.Location | None = None
     hint: str | None = None
+    #: What ``rule`` names: ``"rule"`` or ``"alarm"``.
+    kind: str = "rule"
 
     def __str__(self) -> str:
         where = str(self.location) if self.location else "(rules)"
-        text = f"{where}: {self.code}: " + (f"rule {self.rule}: " if self.rule else "") + self.message
+        text = f"{where}: {self.code}: " + (f"{self.kind} {self.rule}: " if self.rule else "") + self.message
         return text + (f"\n  hint: {self.hint}" if self.hint else "")
 
 
@@ -336,13 +347,66 @@ def _rule_checks(rule: model.Rule, forwarders: dict[tuple[str, str], list[model.
                 yield Finding("never-matches", message, rule.name, rule.location, hint)
 
 
+def _alarm_checks(deployment: model.Deployment) -> Iterator[Finding]:
+    """What makes an alarm wait for data that never comes, or alarm for nobody."""
+    published: dict[tuple[str, str, str, str], list[model.MetricFilter]] = {}
+    for f in deployment.metric_filters:
+        t = f.transformation
+        published.setdefault((f.account, f.region, t.metric_namespace, t.metric_name), []).append(f)
+    for alarm in deployment.alarms:
+
+        def finding(code: str, message: str, hint: str | None = None, alarm: model.Alarm = alarm) -> Finding:
+            return Finding(code, message, alarm.name, alarm.location, hint, kind="alarm")
+
+        filters = published.get((alarm.account, alarm.region, alarm.namespace, alarm.metric_name))
+        if not filters:
+            elsewhere = sorted(
+                {
+                    f"{ns}/{name} in {region}"
+                    for (account, region, ns, name) in published
+                    if account == alarm.account and name == alarm.metric_name
+                }
+            )
+            yield finding(
+                "alarm-no-metric",
+                f"no metric filter publishes {alarm.namespace}/{alarm.metric_name} in {alarm.region}: the alarm "
+                "would stay INSUFFICIENT_DATA (unless the metric comes from elsewhere)",
+                f"metric filters publish {', '.join(elsewhere)}" if elsewhere else "add the metric filter's file",
+            )
+        else:
+            names = {frozenset(f.transformation.dimensions) for f in filters}
+            if frozenset(alarm.dimensions) not in names:
+                shown = " or ".join(sorted(", ".join(sorted(n)) or "no dimensions" for n in names))
+                yield finding(
+                    "alarm-dimensions",
+                    f"the alarm's dimensions ({', '.join(sorted(alarm.dimensions)) or 'none'}) are not those "
+                    f"{alarm.namespace}/{alarm.metric_name} is published with ({shown}): it never gets data",
+                    "give the alarm exactly the metric filter's dimension names, each with one value",
+                )
+            units = {f.transformation.unit or "None" for f in filters}
+            if alarm.unit and alarm.unit not in units:
+                yield finding(
+                    "alarm-unit",
+                    f"the alarm's Unit {alarm.unit} is not the unit the metric is published with "
+                    f"({', '.join(sorted(units))}): it never gets data",
+                    "remove Unit from the alarm, or make it the metric filter's unit",
+                )
+        if alarm.actions_enabled and not alarm.alarm_actions:
+            yield finding(
+                "alarm-no-actions",
+                "the alarm has no AlarmActions: going into ALARM notifies nobody",
+                "add the SNS topic to notify to AlarmActions",
+            )
+
+
 def lint(
     deployment: model.Deployment,
     *,
     environ: Mapping[str, str] = os.environ,
 ) -> list[Finding]:
-    """Every finding for ``deployment`` (see the module docs), in rule order, each once even
-    when the rule is deployed in several regions (``global-region`` is per region)."""
+    """Every finding for ``deployment`` (see the module docs), in rule order then alarm order,
+    each once even when the rule is deployed in several regions (``global-region`` is per
+    region)."""
     findings: list[Finding] = []
     seen: set[tuple[str, str | None, str]] = set()
 
@@ -405,6 +469,32 @@ def lint(
                             "bind it in a destinations section (see docs/RULES.md), or configure SMTP/SNS",
                         )
                     )
+        for f in _alarm_checks(deployment):
+            add(f)
+        users: dict[str, list[model.Alarm]] = {}
+        for alarm in deployment.alarms:
+            for arn in dict.fromkeys((*alarm.alarm_actions, *alarm.ok_actions, *alarm.insufficient_data_actions)):
+                users.setdefault(arn, []).append(alarm)
+        for arn, alarms in users.items():
+            first = alarms[0]
+            names = ", ".join(a.name for a in alarms[:3]) + (f" (+{len(alarms) - 3} more)" if len(alarms) > 3 else "")
+            of = f"action {arn}" + (f" of {len(alarms)} alarms ({names})" if len(alarms) > 1 else "")
+            destination = dispatcher.destination_for(
+                NotificationSource.of(first.arn, first.name), model.Target(id=arn, arn=arn)
+            )
+            if isinstance(destination, InvalidDestination):
+                add(Finding("bad-destination", f"{of}: {destination.reason}", first.name, first.location, kind="alarm"))
+            elif isinstance(destination, StdoutDestination) and destination.unbound:
+                add(
+                    Finding(
+                        "no-destination",
+                        f"{of} is bound to no destination: scan prints its notifications",
+                        first.name,
+                        first.location,
+                        "bind it in a destinations section (see docs/RULES.md), or configure SMTP/SNS",
+                        kind="alarm",
+                    )
+                )
     finally:
         dispatcher.close()
     return findings

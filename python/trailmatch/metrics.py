@@ -349,14 +349,14 @@ class _Series:
         self._mins: list[float] = []
         self._maxs: list[float] = []
 
-    def add(self, minute: int, value: float) -> None:
+    def add(self, minute: int, value: float, count: int = 1) -> None:
         bucket = self.buckets.get(minute)
         if bucket is None:
-            self.buckets[minute] = [1, value, value, value]
+            self.buckets[minute] = [count, value * count, value, value]
             self._times = None
         else:
-            bucket[0] += 1
-            bucket[1] += value
+            bucket[0] += count
+            bucket[1] += value * count
             bucket[2] = min(bucket[2], value)
             bucket[3] = max(bucket[3], value)
             self._times = None
@@ -471,11 +471,7 @@ class MetricStore:
 
     def observe(self, timestamp: datetime) -> None:
         """Moves the replay clock: a log event at ``timestamp`` was read (matching or not)."""
-        seconds = _epoch(timestamp)
-        if self._first is None or seconds < self._first:
-            self._first = seconds
-        if self._last is None or seconds > self._last:
-            self._last = seconds
+        self._observe_seconds(_epoch(timestamp))
 
     @property
     def first_event(self) -> datetime | None:
@@ -592,6 +588,81 @@ class MetricStore:
                 emitted += 1
         return emitted
 
+    def add_batch(
+        self,
+        filters: Sequence[MetricFilter],
+        log_seconds: Iterable[tuple[int, int]],
+        logged: Iterable[tuple[int, int, Sequence[tuple[int, Sequence[str | None]]]]],
+    ) -> int:
+        """Publishes what a batch of log events emits for every filter of ``filters`` — the
+        same as :meth:`add_event` per event, without an object per event; returns how many
+        samples were emitted. The scan's entry point (the shapes of
+        :meth:`trailmatch._core.Replay.process`).
+
+        ``log_seconds`` counts every log event of the batch per second of event time (Unix
+        seconds); ``logged`` lists the events that matched filters: ``(index, unix_seconds,
+        [(filter position in filters, selector values), ...])``. Events of a second that match
+        no filter emit each filter's ``defaultValue``, as one merged bucket update.
+
+        Example:
+            >>> from trailmatch.model import MetricTransformation
+            >>> count = MetricFilter(name="created", log_group="g", region="us-east-1", account="1",
+            ...                      filter_pattern="{ $.eventName = CreateBucket }",
+            ...                      transformation=MetricTransformation("Created", "S3", default_value=0.0))
+            >>> store = MetricStore()
+            >>> store.add_batch([count], [(1704067200, 3), (1704067265, 1)], [(1, 1704067200, [(0, [])])])
+            4
+            >>> [(d.timestamp.strftime("%H:%M"), d.sample_count, d.sum) for d in store.datapoints()]
+            [('00:00', 3, 1.0), ('00:01', 1, 0.0)]
+        """
+        results = self.results
+        emitted = 0
+        defaults = {i: f for i, f in enumerate(filters) if f.transformation.default_value is not None}
+        matched: dict[int, Counter[int]] = {i: Counter() for i in defaults}
+        for _index, seconds, hits in logged:
+            if self._stale_seconds(seconds):
+                continue  # counted below, with the events that matched nothing
+            when = _from_epoch(seconds)
+            for position, values in hits:
+                f = filters[position]
+                if position in matched:
+                    matched[position][seconds] += 1
+                result = LogEventResult(when, f, True, dict(zip(selectors_of(f), values, strict=False)))
+                if self.add(result) is not None:
+                    emitted += 1
+        total = 0
+        for seconds, n in log_seconds:
+            total += n
+            if self._stale_seconds(seconds):
+                for f in filters:
+                    self.diagnostics[Diagnostic(f.key, "already_published")] += n
+                continue
+            self._observe_seconds(seconds)
+            for i, f in defaults.items():
+                k = n - matched[i][seconds]
+                if k <= 0:
+                    continue
+                if f.transformation.dimensions:
+                    self.diagnostics[Diagnostic(f.key, "default_with_dimensions")] += k
+                elif self.start is not None and seconds < _epoch(self.start):
+                    self.diagnostics[Diagnostic(f.key, "before_start")] += k
+                else:
+                    t = f.transformation
+                    key = MetricKey.of(f.account, f.region, t.metric_namespace, t.metric_name, {})
+                    self._add(key, t.unit or "None", seconds, float(t.default_value or 0.0), k)
+                    emitted += k
+        self.results = results + total * len(filters)
+        return emitted
+
+    def _stale_seconds(self, seconds: int) -> bool:
+        return self.late == "drop" and self._watermark is not None and seconds <= self._watermark
+
+    def _observe_seconds(self, seconds: int) -> None:
+        if self._first is None or seconds < self._first:
+            self._first = seconds
+        if self._last is None or seconds > self._last:
+            self._last = seconds
+
     def add_all(self, results: Iterable[LogEventResult]) -> int:
         """Publishes every result; how many samples were emitted."""
         return sum(1 for r in results if self.add(r) is not None)
@@ -612,16 +683,16 @@ class MetricStore:
         return True
 
     def _stale(self, timestamp: datetime) -> bool:
-        return self.late == "drop" and self._watermark is not None and _epoch(timestamp) <= self._watermark
+        return self._stale_seconds(_epoch(timestamp))
 
-    def _add(self, key: MetricKey, unit: str, seconds: int, value: float) -> None:
+    def _add(self, key: MetricKey, unit: str, seconds: int, value: float, count: int = 1) -> None:
         minute = seconds - seconds % 60
         series = self._series.get((key, unit))
         if series is None:
             series = self._series[(key, unit)] = _Series()
-        series.add(minute, value)
+        series.add(minute, value, count)
         self._dirty.add((key, unit, minute // _DAY))
-        self.samples += 1
+        self.samples += count
 
     # --- queries --------------------------------------------------------------------------------
 

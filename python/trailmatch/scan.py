@@ -39,12 +39,24 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
 from trailmatch import _core, model
-from trailmatch.errors import PatternError
+from trailmatch.alarms import AlarmReport
+from trailmatch.errors import FilterPatternError, PatternError
+from trailmatch.metrics import MetricStore, selectors_of
 from trailmatch.model import bus_of
 from trailmatch.sources import Source
 from trailmatch.transform import EventJSON
 
-__all__ = ["DeliverFn", "Problem", "Progress", "ScanError", "ScanSummary", "Scanner", "bus_of"]
+__all__ = [
+    "DeliverFn",
+    "Problem",
+    "Progress",
+    "ScanError",
+    "ScanSummary",
+    "Scanner",
+    "bus_of",
+    "render_alarm_report",
+    "render_summary",
+]
 
 #: ``deliver(rule, target, event, event_id)``: called for every (rule, non-bus target, event).
 #: ``event`` is an :class:`~trailmatch.transform.EventJSON`: a mapping parsed on first use.
@@ -104,6 +116,16 @@ class ScanSummary:
     #: Events a rule on a receiving bus would have forwarded again (EventBridge does not).
     not_forwarded_again: int = 0
     deliveries: int = 0
+    #: Records the metric filters saw (each one log event).
+    log_events: int = 0
+    #: Matches per metric filter key (``region/log group/name``).
+    filter_matches: Counter[str] = field(default_factory=Counter)
+    #: Metric samples published (matches and default values).
+    samples: int = 0
+    #: Records without a usable ``eventTime``: their matches count, no metric can place them.
+    untimed: int = 0
+    #: The first of those (source, record, why).
+    untimed_examples: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -125,6 +147,10 @@ class ScanSummary:
             "forwarded_by_rule": dict(sorted(self.forwarded_by_rule.items())),
             "not_forwarded_again": self.not_forwarded_again,
             "deliveries": self.deliveries,
+            "log_events": self.log_events,
+            "filter_matches": dict(sorted(self.filter_matches.items())),
+            "samples": self.samples,
+            "untimed": self.untimed,
             "seconds": round(self.seconds, 3),
         }
 
@@ -219,8 +245,14 @@ class Scanner:
         validation: ``"full"`` (every byte checked) or ``"lazy"``.
         threads: reader threads (default: the number of cores, at most 8).
 
+    Metric filters of the deployment see every record as one log event of their log group, as
+    a (multi-region) trail delivers its records to CloudWatch Logs: every region, read-only
+    events and records EventBridge never gets included; the log event's time is the record's
+    ``eventTime``. Pass a :class:`~trailmatch.metrics.MetricStore` to :meth:`scan` to publish
+    their metrics.
+
     Raises:
-        ScanError: a rule's pattern is invalid (every such rule is named).
+        ScanError: a rule's pattern or a metric filter's pattern is invalid (each is named).
     """
 
     #: How many problems a summary keeps (all are counted).
@@ -259,6 +291,13 @@ class Scanner:
             except ValueError as e:
                 where = str(rule.location) if rule.location else "(rules)"
                 failures.setdefault((where, rule.name), f"{where}: rule {rule.name}: {e}")
+        self.metric_filters: list[model.MetricFilter] = list(deployment.metric_filters)
+        for key, f in enumerate(self.metric_filters):
+            try:
+                self.replay.add_filter(key, f.filter_pattern, selectors_of(f))
+            except FilterPatternError as e:
+                where = str(f.location) if f.location else "(rules)"
+                failures.setdefault((where, f.name), f"{where}: metric filter {f.name}: {e}")
         if failures:
             raise ScanError("\n".join(failures.values()))
         # Per rule, computed once: its key, the targets delivered to, the buses forwarded to.
@@ -274,7 +313,14 @@ class Scanner:
 
     # --- matching -------------------------------------------------------------------------------
 
-    def _dispatch(self, result: dict[str, Any], name: str, summary: ScanSummary, deliver: DeliverFn) -> None:
+    def _dispatch(
+        self,
+        result: dict[str, Any],
+        name: str,
+        summary: ScanSummary,
+        deliver: DeliverFn,
+        metrics: MetricStore | None,
+    ) -> None:
         stats = result["stats"]
         summary.bytes += stats["bytes"]
         summary.gzip_files += int(stats["gzip"])
@@ -285,6 +331,19 @@ class Scanner:
         summary.skipped.update(stats["skipped"])
         for index, offset, message in result["errors"]:
             self._problem(summary, Problem(name, message, index, offset))
+        if self.metric_filters:
+            summary.log_events += sum(n for _, n in stats["log_seconds"]) + stats["untimed"]
+            for _index, _time, hits in result["logged"]:
+                for key, _values in hits:
+                    summary.filter_matches[self.metric_filters[key].key] += 1
+            for index, offset, why, hits in result["untimed"]:
+                for key, _values in hits:
+                    summary.filter_matches[self.metric_filters[key].key] += 1
+                summary.untimed += 1
+                if len(summary.untimed_examples) < 10:
+                    summary.untimed_examples.append(Problem(name, f"record {index}: {why}", index, offset))
+            if metrics is not None:
+                summary.samples += metrics.add_batch(self.metric_filters, stats["log_seconds"], result["logged"])
         for _index, _offset, keys, event_json, event_id, _region, event_time in result["matches"]:
             event = EventJSON(event_json, time=event_time)
             for key in keys:
@@ -313,11 +372,13 @@ class Scanner:
 
     # --- driving --------------------------------------------------------------------------------
 
-    def scan_bytes(self, data: bytes, deliver: DeliverFn, *, name: str = "<bytes>") -> ScanSummary:
-        """Replays one input held in memory."""
+    def scan_bytes(
+        self, data: bytes, deliver: DeliverFn, *, name: str = "<bytes>", metrics: MetricStore | None = None
+    ) -> ScanSummary:
+        """Replays one input held in memory (metric filters publish into ``metrics``)."""
         summary = ScanSummary(files=1)
         started = time.monotonic()
-        self._dispatch(self.replay.process(data), name, summary, deliver)
+        self._dispatch(self.replay.process(data), name, summary, deliver, metrics)
         summary.seconds = time.monotonic() - started
         return summary
 
@@ -335,8 +396,10 @@ class Scanner:
         progress: Progress | None = None,
         on_problem: Callable[[Problem], None] | None = None,
         ignored: Iterable[tuple[str, str]] = (),
+        metrics: MetricStore | None = None,
     ) -> ScanSummary:
-        """Replays ``sources`` (read in parallel, handled in order) and returns the summary.
+        """Replays ``sources`` (read in parallel, handled in order) and returns the summary;
+        the metric filters publish into ``metrics`` (if given).
 
         A source that cannot be read at all (missing, unreadable, an S3 error) is a problem of
         the summary; the others are still read. ``on_problem`` sees each problem as it is found.
@@ -366,7 +429,7 @@ class Scanner:
                     reason = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
                     self._problem(summary, Problem(source.name, f"cannot read: {reason}"))
                 else:
-                    self._dispatch(result, source.name, summary, deliver)
+                    self._dispatch(result, source.name, summary, deliver, metrics)
                 if on_problem is not None:
                     for problem in summary.problems[before : summary.errors]:
                         on_problem(problem)
@@ -399,8 +462,10 @@ def render_summary(
     deliveries: dict[str, Counter[str]] | None = None,
     *,
     max_problems: int = 10,
+    metric_filters: Sequence[model.MetricFilter] = (),
 ) -> str:
-    """The end-of-scan report: totals, then one row per rule (matches and delivery outcomes).
+    """The end-of-scan report: totals, then one row per rule (matches and delivery outcomes),
+    then one row per metric filter (matches).
 
     ``deliveries`` maps a rule ARN to outcome counts (``delivered``, ``duplicate``, ``failed``,
     ``invalid``, ``dry-run``).
@@ -448,11 +513,91 @@ def render_summary(
         )
     if rows:
         lines.extend(_table(headers, rows, frozenset(range(4, len(headers)))))
+    if metric_filters:
+        lines.append(
+            f"Metric filters saw {summary.log_events:,} log event{'s' if summary.log_events != 1 else ''} "
+            f"and published {summary.samples:,} sample{'s' if summary.samples != 1 else ''}"
+        )
+        if summary.untimed:
+            lines.append(
+                f"{summary.untimed:,} log event{'s' if summary.untimed != 1 else ''} without a usable eventTime: "
+                "their matches are counted, but no metric can place them in a minute; first:"
+            )
+            lines.extend(f"  {p}" for p in summary.untimed_examples[:3])
+        lines.extend(
+            _table(
+                ["metric filter", "region", "log group", "metric", "matches"],
+                (
+                    [
+                        f.name,
+                        f.region,
+                        f.log_group,
+                        f"{f.transformation.metric_namespace}/{f.transformation.metric_name}",
+                        summary.filter_matches.get(f.key, 0),
+                    ]
+                    for f in metric_filters
+                ),
+                frozenset({4}),
+            )
+        )
     if summary.errors:
         lines.append(f"Errors: {summary.errors:,} (each reported; reading went on after it where the data allowed)")
         lines.extend(f"  {p}" for p in summary.problems[:max_problems])
         if summary.errors > max_problems:
             lines.append(f"  ... and {summary.errors - max_problems:,} more")
+    return "\n".join(lines)
+
+
+def render_alarm_report(
+    report: AlarmReport,
+    alarms: Sequence[model.Alarm],
+    deliveries: dict[str, Counter[str]] | None = None,
+    *,
+    max_transitions: int = 20,
+) -> str:
+    """One row per alarm after a scan: its state, its transitions in this run (and to ``ALARM``),
+    the tentative ones after the data, and its actions' delivery outcomes; then the last
+    ``max_transitions`` transitions with their reasons, and the warnings.
+
+    Example:
+        >>> a = model.Alarm(name="bucket-created", region="us-east-1", account="1", metric_name="M", namespace="N",
+        ...                 statistic="Sum", period=60, evaluation_periods=1, threshold=0.0,
+        ...                 comparison_operator="GreaterThanThreshold")
+        >>> print(render_alarm_report(AlarmReport(), [a]))  # doctest: +NORMALIZE_WHITESPACE
+        alarm           region     state  transitions  to ALARM  tentative
+        --------------  ---------  -----  -----------  --------  ---------
+        bucket-created  us-east-1  -                0         0          0
+    """
+    deliveries = deliveries or {}
+    outcomes = sorted({o for a in alarms for o in deliveries.get(a.arn, Counter())})
+    headers = ["alarm", "region", "state", "transitions", "to ALARM", "tentative", *outcomes]
+    rows = []
+    for a in alarms:
+        record = report.records.get(a.arn)
+        mine = [t for t in report.transitions if t.alarm_arn == a.arn]
+        counts = deliveries.get(a.arn, Counter())
+        rows.append(
+            [
+                a.name,
+                a.region,
+                record.state if record is not None else "-",
+                len(mine),
+                sum(t.new_state == "ALARM" for t in mine),
+                sum(t.alarm_arn == a.arn for t in report.tentative),
+            ]
+            + [counts.get(o, 0) for o in outcomes]
+        )
+    lines = _table(headers, rows, frozenset(range(3, len(headers)))) if rows else []
+    shown = report.transitions[-max_transitions:] if max_transitions else []
+    if len(report.transitions) > len(shown):
+        lines.append(f"Last {len(shown)} of {len(report.transitions):,} transitions:")
+    elif shown:
+        lines.append("Transitions:")
+    for label, items in (("", shown), (" (tentative: after the data)", report.tentative[:max_transitions])):
+        for t in items:
+            when = t.time.strftime("%Y-%m-%d %H:%M:%S")
+            lines.append(f"  {when}  {t.alarm_name}  {t.old_state} -> {t.new_state}{label}: {t.reason}")
+    lines.extend(f"Alarm warning: {w}" for w in report.warnings)
     return "\n".join(lines)
 
 

@@ -39,14 +39,14 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from trailmatch import model
+from trailmatch.filters import compile_filter_pattern
 from trailmatch.rules.common import Where, did_you_mean, text_of, type_name
 from trailmatch.rules.errors import RulesError
 from trailmatch.rules.positions import LineDict, LineList
@@ -318,22 +318,6 @@ def _metric_name(text: str, props: Props, key: str, what: str) -> str:
 # Filter patterns
 
 
-def _compiler() -> Callable[[str], object] | None:
-    """The engine's filter-pattern compiler, imported when first needed.
-
-    ``None`` while the extension is built without filter patterns, so that rules files still
-    load (unchecked) during development.
-    """
-    try:
-        module = importlib.import_module("trailmatch.filters")
-    except ModuleNotFoundError as e:
-        if e.name != "trailmatch.filters":
-            raise
-        return None
-    compile_pattern: Callable[[str], object] = module.compile_filter_pattern
-    return compile_pattern
-
-
 def check_filter_pattern(
     pattern: str,
     where: Where,
@@ -370,11 +354,8 @@ def check_filter_pattern(
             line=line,
             hint="split the alternatives over several metric filters that publish the same metric",
         )
-    compile_pattern = _compiler()
-    if compile_pattern is None:
-        return
     try:
-        compile_pattern(pattern)
+        compile_filter_pattern(pattern)
     except ValueError as e:
         # The engine's message says "at character <0-based position>"; only the line of a
         # multi-line text (a YAML block scalar) is added here.

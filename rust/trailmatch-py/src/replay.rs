@@ -10,9 +10,10 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use trailmatch_core::cloudtrail::envelope::{EnvelopeOptions, IdPolicy, ReadOnlyPolicy};
-use trailmatch_core::cloudtrail::replay::{to_eventbridge, Item, Replay, ReplayScratch, RuleState, Stats};
+use trailmatch_core::cloudtrail::replay::{to_eventbridge, Item, LogHit, Replay, ReplayScratch, RuleState, Stats};
 use trailmatch_core::{Limits, Validation};
 
+use crate::filter::filter_error;
 use crate::{event_bytes, event_error, from_event_error, guarded, parse_validation, pattern_bytes, pattern_error};
 
 thread_local! {
@@ -53,6 +54,7 @@ fn envelope_options(
 /// A match or an error of one input, owned (collected without the GIL).
 enum Owned {
     Match { index: usize, offset: usize, keys: Vec<u32>, event: String, event_id: String, region: String, time: String },
+    Logged { index: usize, offset: usize, time: Result<i64, String>, hits: Vec<LogHit> },
     Error { index: Option<usize>, offset: usize, message: String },
 }
 
@@ -71,6 +73,9 @@ fn stats_dict<'py>(py: Python<'py>, stats: &Stats) -> PyResult<Bound<'py, PyDict
         skipped.set_item(reason.label(), n)?;
     }
     d.set_item("skipped", skipped)?;
+    d.set_item("log_seconds", stats.log_seconds.clone())?;
+    d.set_item("filter_matches", stats.filter_matches)?;
+    d.set_item("untimed", stats.untimed)?;
     Ok(d)
 }
 
@@ -95,6 +100,9 @@ impl PyReplay {
                         region: region.to_owned(),
                         time: time.to_owned(),
                     },
+                    Item::Logged { index, offset, time, hits } => {
+                        Owned::Logged { index, offset, time, hits: hits.to_vec() }
+                    }
                     Item::Error { index, offset, message } => Owned::Error { index, offset, message },
                 });
             })
@@ -105,10 +113,19 @@ impl PyReplay {
     fn to_python<'py>(py: Python<'py>, items: Vec<Owned>, stats: &Stats) -> PyResult<Bound<'py, PyDict>> {
         let matches = PyList::empty(py);
         let errors = PyList::empty(py);
+        let logged = PyList::empty(py);
+        let untimed = PyList::empty(py);
         for item in items {
             match item {
                 Owned::Match { index, offset, keys, event, event_id, region, time } => {
                     matches.append((index, offset, keys, event, event_id, region, time))?;
+                }
+                Owned::Logged { index, offset, time, hits } => {
+                    let hits: Vec<(u32, Vec<Option<String>>)> = hits.into_iter().map(|h| (h.key, h.values)).collect();
+                    match time {
+                        Ok(seconds) => logged.append((index, seconds, hits))?,
+                        Err(why) => untimed.append((index, offset, why, hits))?,
+                    }
                 }
                 Owned::Error { index, offset, message } => errors.append((index, offset, message))?,
             }
@@ -116,6 +133,8 @@ impl PyReplay {
         let d = PyDict::new(py);
         d.set_item("matches", matches)?;
         d.set_item("errors", errors)?;
+        d.set_item("logged", logged)?;
+        d.set_item("untimed", untimed)?;
         d.set_item("stats", stats_dict(py, stats)?)?;
         Ok(d)
     }
@@ -158,6 +177,20 @@ impl PyReplay {
         })?;
         let text = pattern_bytes(py, event_pattern)?;
         guarded(|| self.inner.add_rule(key, region, bus, state, &text).map_err(|e| pattern_error(py, &e)))
+    }
+
+    /// Adds a metric filter evaluated on every record (see the stub).
+    #[pyo3(signature = (key, pattern, values = Vec::new()))]
+    #[allow(clippy::needless_pass_by_value)] // pyo3 extracts the sequence into an owned Vec
+    fn add_filter(&mut self, py: Python<'_>, key: u32, pattern: &str, values: Vec<String>) -> PyResult<()> {
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        guarded(|| self.inner.add_filter(key, pattern, &values).map_err(|e| filter_error(py, &e)))
+    }
+
+    /// Number of metric filters.
+    #[getter]
+    fn filter_count(&self) -> usize {
+        self.inner.filter_count()
     }
 
     fn __len__(&self) -> usize {

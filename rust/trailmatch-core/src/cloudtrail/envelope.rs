@@ -257,6 +257,26 @@ fn detail_type(event_type: Option<&str>, options: &EnvelopeOptions) -> Result<Co
     }))
 }
 
+/// The time of a record as a log event, as written: its `eventTime` (CloudTrail), else its
+/// `time` (an EventBridge event). `None` if it has neither as a string.
+///
+/// # Errors
+///
+/// An [`EventError`] if the record is not a JSON object where it is read.
+///
+/// # Example
+///
+/// ```
+/// use trailmatch_core::cloudtrail::envelope::event_time;
+///
+/// assert_eq!(event_time(br#"{"eventTime": "2024-01-01T00:00:00Z"}"#).unwrap().as_deref(), Some("2024-01-01T00:00:00Z"));
+/// assert_eq!(event_time(br#"{"eventTime": 17}"#).unwrap(), None);
+/// ```
+pub fn event_time(record: &[u8]) -> Result<Option<Cow<'_, str>>, EventError> {
+    let f = fields(record)?;
+    Ok(string(record, f.event_time).or_else(|| string(record, f.time)))
+}
+
 /// Classifies a record and, for CloudTrail records, builds its envelope view.
 ///
 /// # Errors

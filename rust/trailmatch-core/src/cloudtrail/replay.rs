@@ -11,16 +11,23 @@
 //! `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS` see everything. One scan per event serves
 //! both: matches of `ENABLED` rules are dropped when the event is read-only.
 //!
-//! Rules are identified by caller-chosen `u32` keys.
+//! Metric filters ([`Replay::add_filter`]) see every record as one log event, as CloudTrail
+//! delivers it to a CloudWatch Logs log group (every region of a multi-region trail, read-only
+//! events and records EventBridge never gets included); a record's log event time is its
+//! `eventTime`.
+//!
+//! Rules and metric filters are identified by caller-chosen `u32` keys.
 
 use std::fmt::Write as _;
 
 use rustc_hash::FxHashMap;
 
-use super::envelope::{view, Envelope, EnvelopeOptions, Event, Skip};
+use super::envelope::{event_time, view, Envelope, EnvelopeOptions, Event, Skip};
 use super::reader::{decode, Records};
+use super::time;
 use crate::automaton::{RuleId, Ruleset, Scratch};
 use crate::error::{EventError, PatternError};
+use crate::filter::{FilterError, FilterMatch, FilterScratch, FilterSet};
 use crate::json::scan::Validation;
 use crate::pattern::Limits;
 
@@ -83,6 +90,18 @@ pub enum Item<'a> {
         /// The event's `time` (the record's `eventTime`).
         time: &'a str,
     },
+    /// A record (a log event) that matched metric filters, or that has no usable time.
+    Logged {
+        /// Index of the record in the input.
+        index: usize,
+        /// Byte offset of the record in the (decompressed) input.
+        offset: usize,
+        /// The log event's time (`eventTime`) in Unix seconds, or why there is none (no
+        /// `eventTime`, or not a timestamp): such a record matches, but no metric can place it.
+        time: Result<i64, String>,
+        /// The matching filters, in the order they were added, with their values.
+        hits: &'a [LogHit],
+    },
     /// A part of the input that could not be read or matched.
     Error {
         /// Index of the record, when the problem is one record.
@@ -115,9 +134,50 @@ pub struct Stats {
     pub errors: u64,
     /// Records that produce no EventBridge event, by reason.
     pub skipped: Vec<(Skip, u64)>,
+    /// Log events (records) the metric filters saw, per second of event time, sorted by time:
+    /// `(unix seconds, count)`. Empty without metric filters.
+    pub log_seconds: Vec<(i64, u64)>,
+    /// (log event, metric filter) matches.
+    pub filter_matches: u64,
+    /// Records without a usable `eventTime` (matched, but not in `log_seconds`; each reported
+    /// as an [`Item::Logged`]).
+    pub untimed: u64,
+}
+
+/// A metric filter that matched a log event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogHit {
+    /// The filter's key.
+    pub key: u32,
+    /// The text of each of its value selectors (`None`: missing, null, object or array).
+    pub values: Vec<Option<String>>,
 }
 
 impl Stats {
+    /// Counts a log event at `seconds` (records mostly come in time order: runs are merged).
+    fn log_event(&mut self, seconds: i64) {
+        match self.log_seconds.last_mut() {
+            Some((last, n)) if *last == seconds => *n += 1,
+            _ => self.log_seconds.push((seconds, 1)),
+        }
+    }
+
+    /// Leaves `log_seconds` sorted with one entry per second.
+    fn finish(&mut self) {
+        if self.log_seconds.windows(2).all(|w| w[0].0 < w[1].0) {
+            return;
+        }
+        self.log_seconds.sort_unstable_by_key(|&(s, _)| s);
+        let mut merged: Vec<(i64, u64)> = Vec::with_capacity(self.log_seconds.len());
+        for &(s, n) in &self.log_seconds {
+            match merged.last_mut() {
+                Some((last, m)) if *last == s => *m += n,
+                _ => merged.push((s, n)),
+            }
+        }
+        self.log_seconds = merged;
+    }
+
     fn skip(&mut self, reason: Skip) {
         match self.skipped.iter_mut().find(|(r, _)| *r == reason) {
             Some((_, n)) => *n += 1,
@@ -130,6 +190,9 @@ impl Stats {
 #[derive(Debug, Default)]
 pub struct ReplayScratch {
     matching: Scratch,
+    filtering: FilterScratch,
+    filter_out: Vec<FilterMatch>,
+    hits: Vec<LogHit>,
     ids: Vec<RuleId>,
     keys: Vec<u32>,
     json: String,
@@ -162,12 +225,20 @@ pub struct Replay {
     validation: Validation,
     limits: Limits,
     buses: FxHashMap<(Box<str>, Box<str>), Bus>,
+    filters: Option<Filters>,
+}
+
+/// The metric filters, with the caller's key per filter id.
+#[derive(Debug, Default)]
+struct Filters {
+    set: FilterSet,
+    keys: Vec<u32>,
 }
 
 impl Replay {
     /// A replay with these envelope options and event validation mode.
     pub fn new(options: EnvelopeOptions, validation: Validation, limits: Limits) -> Self {
-        Replay { options, validation, limits, buses: FxHashMap::default() }
+        Replay { options, validation, limits, buses: FxHashMap::default(), filters: None }
     }
 
     /// The envelope options.
@@ -248,8 +319,75 @@ impl Replay {
         Ok(keys)
     }
 
+    /// Adds a metric filter under the caller's `key`: its pattern is evaluated on every record
+    /// (each record is one log event, as CloudTrail delivers it to CloudWatch Logs), whatever its
+    /// region; `values` are selectors (`$.field`, `$name`) whose text each match reports.
+    ///
+    /// # Errors
+    ///
+    /// A [`FilterError`] if the pattern is invalid.
+    pub fn add_filter(&mut self, key: u32, pattern: &str, values: &[&str]) -> Result<(), FilterError> {
+        let filters = self.filters.get_or_insert_with(Filters::default);
+        let id = filters.set.add_with_values(pattern, values)? as usize;
+        if filters.keys.len() <= id {
+            filters.keys.resize(id + 1, 0);
+        }
+        filters.keys[id] = key;
+        Ok(())
+    }
+
+    /// Number of metric filters.
+    pub fn filter_count(&self) -> usize {
+        self.filters.as_ref().map_or(0, |f| f.set.len())
+    }
+
+    /// With full validation, checks a record no rule reads, so that a malformed one is reported
+    /// rather than silently skipped.
+    fn check_unread(&self, record: &[u8]) -> Result<(), EventError> {
+        if self.validation != Validation::Full {
+            return Ok(());
+        }
+        crate::json::scan::scan(
+            record,
+            &crate::json::fields::FieldTree::new(),
+            &mut crate::json::scan::ScanScratch::default(),
+            &mut |_, _, _| {},
+        )
+    }
+
+    /// Evaluates the metric filters on one record whose event view is `event`; fills
+    /// `scratch.hits` and returns the record's log event time in Unix seconds, or why it has
+    /// none.
+    fn log_event(
+        filters: &Filters,
+        record: &[u8],
+        event: &Event<'_>,
+        scratch: &mut ReplayScratch,
+    ) -> Result<i64, String> {
+        let ReplayScratch { filtering, filter_out, hits, .. } = scratch;
+        filters.set.matches(record, filtering, filter_out);
+        hits.clear();
+        for m in filter_out.iter() {
+            hits.push(LogHit {
+                key: filters.keys[m.id as usize],
+                values: m.values(filtering).map(|v| v.map(str::to_owned)).collect(),
+            });
+        }
+        let written = match event {
+            Event::CloudTrail(env) => Some(env.time.clone()),
+            Event::EventBridge { time, .. } => Some(time.clone()),
+            Event::Skipped(_) => event_time(record).map_err(|e| e.to_string())?,
+        };
+        match written.as_deref() {
+            None | Some("") => Err("no eventTime".to_owned()),
+            Some(text) => time::unix_seconds(text)
+                .ok_or_else(|| format!("eventTime {text:?} is not an ISO 8601 time such as 2024-01-31T12:00:00Z")),
+        }
+    }
+
     /// Reads `data` (any layout of [`reader`](super::reader), gzip or not), matches each record
-    /// on its region's default bus, and reports matches and problems to `sink`.
+    /// on its region's default bus and against the metric filters, and reports matches and
+    /// problems to `sink`.
     pub fn process(&self, data: &[u8], scratch: &mut ReplayScratch, sink: &mut impl FnMut(Item<'_>)) -> Stats {
         let decoded = decode(data);
         let mut stats = Stats { bytes: decoded.bytes.len() as u64, gzip: decoded.gzip, ..Stats::default() };
@@ -272,41 +410,38 @@ impl Replay {
                 }
             };
             stats.records += 1;
-            let mut fail = |stats: &mut Stats, e: EventError| {
-                stats.errors += 1;
-                sink(Item::Error {
-                    index: Some(record.index),
-                    offset: record.offset + e.offset(),
-                    message: format!("record {}: {}", record.index, e),
-                });
+            let failed = |e: EventError| Item::Error {
+                index: Some(record.index),
+                offset: record.offset + e.offset(),
+                message: format!("record {}: {}", record.index, e),
             };
             let event = match view(record.bytes, &self.options) {
                 Ok(event) => event,
                 Err(e) => {
-                    fail(&mut stats, e);
+                    stats.errors += 1;
+                    sink(failed(e));
                     continue;
                 }
             };
-            // With full validation, a record no rule reads is still checked, so a malformed one
-            // is reported rather than silently skipped.
-            let unread_is_valid = |stats: &mut Stats, fail: &mut dyn FnMut(&mut Stats, EventError)| {
-                if self.validation == Validation::Full {
-                    if let Err(e) = crate::json::scan::scan(
-                        record.bytes,
-                        &crate::json::fields::FieldTree::new(),
-                        &mut crate::json::scan::ScanScratch::default(),
-                        &mut |_, _, _| {},
-                    ) {
-                        fail(stats, e);
-                        return false;
-                    }
+            if let Some(filters) = &self.filters {
+                let time = Self::log_event(filters, record.bytes, &event, scratch);
+                match &time {
+                    Ok(seconds) => stats.log_event(*seconds),
+                    Err(_) => stats.untimed += 1,
                 }
-                true
-            };
+                if !scratch.hits.is_empty() || time.is_err() {
+                    stats.filter_matches += scratch.hits.len() as u64;
+                    sink(Item::Logged { index: record.index, offset: record.offset, time, hits: &scratch.hits });
+                }
+            }
             let (region, read_only, event_id) = match &event {
                 Event::Skipped(reason) => {
-                    if unread_is_valid(&mut stats, &mut fail) {
-                        stats.skip(*reason);
+                    match self.check_unread(record.bytes) {
+                        Ok(()) => stats.skip(*reason),
+                        Err(e) => {
+                            stats.errors += 1;
+                            sink(failed(e));
+                        }
                     }
                     continue;
                 }
@@ -316,9 +451,15 @@ impl Replay {
                 }
             };
             let Some(bus) = self.buses.get(&(region.as_ref().into(), "default".into())) else {
-                if unread_is_valid(&mut stats, &mut fail) {
-                    stats.events += 1;
-                    stats.read_only += u64::from(read_only);
+                match self.check_unread(record.bytes) {
+                    Ok(()) => {
+                        stats.events += 1;
+                        stats.read_only += u64::from(read_only);
+                    }
+                    Err(e) => {
+                        stats.errors += 1;
+                        sink(failed(e));
+                    }
                 }
                 continue;
             };
@@ -327,7 +468,8 @@ impl Replay {
                 _ => bus.rules.matches_with(record.bytes, &mut scratch.matching, &mut scratch.ids),
             };
             if let Err(e) = result {
-                fail(&mut stats, e);
+                stats.errors += 1;
+                sink(failed(e));
                 continue;
             }
             stats.events += 1;
@@ -368,6 +510,7 @@ impl Replay {
             }
             sink(Item::Error { index: lost_record, offset: decoded.bytes.len(), message });
         }
+        stats.finish();
         stats
     }
 }
@@ -449,6 +592,7 @@ mod tests {
         let stats = replay.process(data.as_bytes(), &mut ReplayScratch::default(), &mut |item| match item {
             Item::Match { index, keys, .. } => matches.push((index, keys.to_vec())),
             Item::Error { message, .. } => errors.push(message),
+            Item::Logged { .. } => {}
         });
         (matches, errors, stats)
     }
@@ -534,5 +678,53 @@ mod tests {
         assert!(errors[0].starts_with("record 1:"));
         assert_eq!(stats.skipped, vec![(Skip::NoEventSource, 1)]);
         assert_eq!(stats.records, 4);
+    }
+
+    #[test]
+    fn metric_filters_see_every_record_with_its_time() {
+        let mut r = Replay::default();
+        r.add_rule(1, "us-east-1", "default", RuleState::Enabled, br#"{"source": ["aws.iam"]}"#).unwrap();
+        r.add_filter(10, r#"{ $.eventName = "CreateUser" }"#, &["$.awsRegion"]).unwrap();
+        r.add_filter(11, "", &[]).unwrap();
+        assert!(r.add_filter(12, "{ $.a = ", &[]).is_err());
+        assert_eq!(r.filter_count(), 2);
+        let timed = |rec: String, t: &str| rec.replacen('{', &format!(r#"{{"eventTime": "{t}", "#), 1);
+        let data = [
+            timed(record("eu-west-1", "CreateUser", false), "2024-01-01T00:00:59Z"),
+            timed(record("us-east-1", "GetUser", true), "2024-01-01T00:00:10Z"),
+            r#"{"eventName": "NoSource", "eventTime": "2024-01-01T00:00:10Z"}"#.to_owned(),
+            record("us-east-1", "CreateUser", false),
+            timed(record("us-east-1", "CreateUser", false), "yesterday"),
+        ]
+        .join("\n");
+        let mut logged = Vec::new();
+        let mut untimed = Vec::new();
+        let mut errors = Vec::new();
+        let stats = r.process(data.as_bytes(), &mut ReplayScratch::default(), &mut |item| match item {
+            Item::Logged { index, time: Ok(time), hits, .. } => logged.push((index, time, hits.to_vec())),
+            Item::Logged { index, time: Err(why), hits, .. } => untimed.push((index, why, hits.len())),
+            Item::Error { message, .. } => errors.push(message),
+            Item::Match { .. } => {}
+        });
+        let hit = |key, values: Vec<Option<&str>>| LogHit {
+            key,
+            values: values.into_iter().map(|v| v.map(str::to_owned)).collect(),
+        };
+        assert_eq!(
+            logged,
+            vec![
+                (0, 1_704_067_259, vec![hit(10, vec![Some("eu-west-1")]), hit(11, vec![])]),
+                (1, 1_704_067_210, vec![hit(11, vec![])]),
+                (2, 1_704_067_210, vec![hit(11, vec![])]),
+            ]
+        );
+        assert_eq!(stats.log_seconds, vec![(1_704_067_210, 2), (1_704_067_259, 1)]);
+        assert_eq!(untimed.len(), 2);
+        assert_eq!((untimed[0].0, untimed[0].1.as_str(), untimed[0].2), (3, "no eventTime", 2));
+        assert!(untimed[1].1.contains(r#"eventTime "yesterday" is not an ISO 8601 time"#), "{untimed:?}");
+        assert_eq!((stats.filter_matches, stats.untimed, stats.errors), (8, 2, 0));
+        assert!(errors.is_empty());
+        // The event rules still saw the records without a time.
+        assert_eq!((stats.events, stats.matched_events), (4, 2));
     }
 }
