@@ -3,11 +3,12 @@
 ``scan`` exit status: 0 when everything was read and every delivery succeeded; 1 when the scan
 ran to the end but some input could not be read (malformed records, truncated files) or some
 deliveries (alarm actions included) failed (see the dead-letter spool); 2 for usage errors and
-rules that cannot be deployed.
+rules that cannot be deployed. ``rules lint``: 0 no findings, 1 findings, 2 unreadable rules.
 
 With metric filters (from ``--rules`` or ``--pack``), every record is also a log event of their
 log groups: the scan publishes their metrics, then simulates the alarms on event time and runs
-the actions of their transitions (``docs/ALARMS.md``). ``rules lint``: 0 no findings, 1 findings, 2 unreadable rules.
+the actions of their transitions (``docs/ALARMS.md``). With ``--log-events`` the inputs are other
+CloudWatch Logs log events (:mod:`trailmatch.logevents`), seen by the metric filters only.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from trailmatch.cli import InputError, Parser
 from trailmatch.dispatch import Dispatcher, InvalidDestination, StdoutDestination
 from trailmatch.dispatch.dispatcher import NotificationSource
 from trailmatch.lint import lint
+from trailmatch.logevents import LogEventScanner
 from trailmatch.metrics import MetricStore
 from trailmatch.rules import RulesError, load_rules
 from trailmatch.rules.packs import list_packs, load_pack
@@ -178,7 +180,17 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     deployment = load_deployment(args)
     for warning in deployment.warnings:
         print(f"trailmatch: warning: {warning}", file=sys.stderr)
+    if args.log_events:
+        if not deployment.metric_filters:
+            raise InputError("--log-events: the rules define no metric filter to evaluate on the log events")
+        if deployment.rules:
+            print(
+                f"trailmatch: warning: --log-events: the {len(deployment.rules)} EventBridge rule(s) are not "
+                "applied (log events are not EventBridge events); only metric filters are",
+                file=sys.stderr,
+            )
     try:
+        log_scanner = LogEventScanner(deployment.metric_filters) if args.log_events else None
         scanner = Scanner(
             deployment,
             read_only=args.read_only_rule,
@@ -227,14 +239,23 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
         watching = bool(deployment.metric_filters or deployment.alarms)
         metrics = (MetricStore.load(state) if state is not None else MetricStore()) if watching else None
-        summary = scanner.scan(
-            expanded.sources,
-            deliver,
-            progress=progress,
-            on_problem=print_problem(sys.stderr),
-            ignored=expanded.ignored,
-            metrics=metrics,
-        )
+        if log_scanner is not None:
+            summary = log_scanner.scan(
+                expanded.sources,
+                metrics=metrics,
+                progress=progress,
+                on_problem=print_problem(sys.stderr),
+                ignored=expanded.ignored,
+            )
+        else:
+            summary = scanner.scan(
+                expanded.sources,
+                deliver,
+                progress=progress,
+                on_problem=print_problem(sys.stderr),
+                ignored=expanded.ignored,
+                metrics=metrics,
+            )
         report: AlarmReport | None = None
         if metrics is not None:
             if state is not None:
@@ -556,6 +577,13 @@ def register(commands: Any) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="progress bar on stderr (default: on a terminal, for several files)",
+    )
+    scan.add_argument(
+        "--log-events",
+        action="store_true",
+        help="the PATHs hold CloudWatch Logs log events, not CloudTrail files (aws logs filter-log-events "
+        "output, subscription payloads, JSON Lines with timestamp and message, text lines starting with a "
+        "time): only metric filters and alarms apply",
     )
     scan.add_argument(
         "--alarm-tail",
