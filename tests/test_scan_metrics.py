@@ -286,3 +286,14 @@ def test_rules_show_metric_filters_and_alarms(capsys: pytest.CaptureFixture[str]
     captured = capsys.readouterr()
     assert "of 15 alarms" in captured.out
     assert "1 finding in 0 rules, 15 metric filters, 15 alarms from 1 file" in captured.err
+
+
+def test_lint_regex_quota_per_log_group() -> None:
+    filters = [metric_filter(f"re{i}", f"%err{i}%", f"M{i}") for i in range(6)]
+    filters.append(metric_filter("plain", "ERROR", "Plain"))
+    (finding,) = [f for f in lint(Deployment(metric_filters=filters)) if f.code == "regex-quota"]
+    assert finding.rule == "re5"
+    assert str(finding).startswith(
+        "(rules): regex-quota: metric filter re5: 6 metric filters with %regex% on log group"
+    )
+    assert not [f for f in lint(Deployment(metric_filters=filters[:5])) if f.code == "regex-quota"]

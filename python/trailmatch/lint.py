@@ -30,6 +30,8 @@ code                     finding
                          metric with (CloudWatch treats each combination as another metric)
 ``alarm-unit``           an alarm whose ``Unit`` is not the unit the metric filter publishes
 ``alarm-no-actions``     an alarm whose ``ALARM`` state notifies nobody
+``regex-quota``          more than 5 metric filters with ``%regex%`` on one log group
+                         (``PutMetricFilter`` refuses the sixth: ``LimitExceededException``)
 =======================  ===========================================================================
 
 Alarm actions are checked like targets (``no-destination``, ``bad-destination``).
@@ -347,6 +349,32 @@ def _rule_checks(rule: model.Rule, forwarders: dict[tuple[str, str], list[model.
                 yield Finding("never-matches", message, rule.name, rule.location, hint)
 
 
+def _filter_checks(deployment: model.Deployment) -> Iterator[Finding]:
+    """Quotas CloudWatch Logs enforces per log group."""
+    probe = _core.FilterSet()
+    with_regex: dict[tuple[str, str, str], list[model.MetricFilter]] = {}
+    for i, f in enumerate(deployment.metric_filters):
+        try:
+            probe.add(str(i), f.filter_pattern)
+        except ValueError:
+            continue  # the loaders report invalid patterns
+        if probe.regex_count(str(i)):
+            with_regex.setdefault((f.account, f.region, f.log_group), []).append(f)
+    for (_, region, group), filters in with_regex.items():
+        if len(filters) > 5:
+            sixth = filters[5]
+            names = ", ".join(f.name for f in filters)
+            yield Finding(
+                "regex-quota",
+                f"{len(filters)} metric filters with %regex% on log group {group} in {region} ({names}); "
+                "CloudWatch Logs allows 5 per log group and refuses the sixth",
+                sixth.name,
+                sixth.location,
+                "merge patterns, or use terms or JSON conditions instead of regular expressions",
+                kind="metric filter",
+            )
+
+
 def _alarm_checks(deployment: model.Deployment) -> Iterator[Finding]:
     """What makes an alarm wait for data that never comes, or alarm for nobody."""
     published: dict[tuple[str, str, str, str], list[model.MetricFilter]] = {}
@@ -469,6 +497,8 @@ def lint(
                             "bind it in a destinations section (see docs/RULES.md), or configure SMTP/SNS",
                         )
                     )
+        for f in _filter_checks(deployment):
+            add(f)
         for f in _alarm_checks(deployment):
             add(f)
         users: dict[str, list[model.Alarm]] = {}
