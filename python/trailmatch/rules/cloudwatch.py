@@ -371,7 +371,10 @@ def check_filter_pattern(
         else:
             position = None
         hint = getattr(e, "hint", None)
-        if hint is None and "${" in pattern:
+        near_variable = isinstance(position, int) and any(
+            0 <= position - m.start() <= 2 for m in re.finditer(r"\$\{", pattern)
+        )
+        if (hint is None or near_variable) and "${" in pattern:
             hint = "a ${...} left in the pattern text is matched literally; inside !Sub it must name a parameter"
         raise where.error(
             f"{label} of metric filter {filter_name!r} is not valid{where_in}: {e}",
