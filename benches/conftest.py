@@ -2,13 +2,18 @@
 
 Benchmarks double as smoke tests: under `--benchmark-disable` (the default in pyproject.toml)
 each runs once. With `--benchmark-enable`, pytest-benchmark times them and this file prints
-events/s and MB/s for each, and the ratio to the `json.loads` baseline measured in the same run.
+events/s and MB/s for each, and the ratio to each of its baselines measured in the same run
+(`json.loads` unless it names others). With TRAILMATCH_BENCH_JSON=path, the summary is also
+written there as JSON (one object per benchmark), for medians over several runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +44,14 @@ def record_throughput(
     *,
     count: int | None = None,
     size: int | None = None,
-    baseline: str = "json.loads",
+    baseline: str | Sequence[str] = "json.loads",
     **extra: Any,
 ) -> None:
     """Attach sizes to the benchmark and remember its throughput for the summary.
 
     ``baseline`` names the benchmark (of the same run) this one is compared with; a benchmark
-    whose name equals its baseline is a baseline. Give ``events``, or ``count`` and ``size``.
+    whose name equals its baseline is a baseline. Several baselines: a sequence of names (the
+    summary gives a ratio to each). Give ``events``, or ``count`` and ``size``.
     """
     count = len(events) if events is not None else count or 0
     size = sum(map(len, events)) if events is not None else size or 0
@@ -57,10 +63,11 @@ def record_throughput(
     RESULTS.append(
         {
             "name": name,
-            "baseline": baseline,
+            "baselines": [baseline] if isinstance(baseline, str) else list(baseline),
             "events_per_s": count / median,
             "mb_per_s": size / median / 1e6,
             "median": median,
+            **extra,
         }
     )
 
@@ -71,8 +78,45 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     by_name = {r["name"]: r for r in RESULTS}
     tr = terminalreporter
     tr.section("throughput (median of the timed rounds)")
-    tr.write_line(f"{'benchmark':<48} {'events/s':>12} {'MB/s':>9} {'ratio':>7}  baseline")
+    tr.write_line(f"{'benchmark':<60} {'events/s':>12} {'MB/s':>9} {'ratio':>7}  baseline")
     for r in RESULTS:
-        base = by_name.get(r["baseline"])
-        ratio = f"{r['events_per_s'] / base['events_per_s']:.1f}" if base else "-"
-        tr.write_line(f"{r['name']:<48} {r['events_per_s']:>12,.0f} {r['mb_per_s']:>9.0f} {ratio:>7}  {r['baseline']}")
+        r["ratios"] = {
+            b: r["events_per_s"] / by_name[b]["events_per_s"] for b in r["baselines"] if b in by_name and b != r["name"]
+        }
+        for i, b in enumerate(r["baselines"]):
+            ratio = f"{r['ratios'][b]:.2f}" if b in r["ratios"] else "-"
+            head = f"{r['name']:<60} {r['events_per_s']:>12,.0f} {r['mb_per_s']:>9.1f}" if i == 0 else " " * 83
+            tr.write_line(f"{head} {ratio:>7}  {b}")
+    path = os.environ.get("TRAILMATCH_BENCH_JSON")
+    if path:
+        Path(path).write_text(json.dumps(RESULTS, indent=1))
+
+
+@pytest.fixture(scope="session")
+def smoke(request: pytest.FixtureRequest) -> bool:
+    """True under `--benchmark-disable` (each benchmark runs once): workloads shrink to stay fast."""
+    config = request.config
+    return bool(config.getoption("benchmark_disable", True)) and not config.getoption("benchmark_enable", False)
+
+
+@contextlib.contextmanager
+def one_core() -> Iterator[None]:
+    """Pin every thread of this process (rayon's workers included) to one CPU, then restore.
+
+    `match_many` uses rayon's global pool, sized once per process; pinning measures it on one
+    core in the same run as on all cores. Skips where thread affinity cannot be set.
+    """
+    if not hasattr(os, "sched_setaffinity") or not Path("/proc/self/task").is_dir():
+        pytest.skip("needs Linux thread affinity")
+    before = os.sched_getaffinity(0)
+    if len(before) < 2:
+        pytest.skip("needs at least two CPUs")
+    tasks = [int(t.name) for t in Path("/proc/self/task").iterdir()]
+    for tid in tasks:
+        os.sched_setaffinity(tid, {min(before)})
+    try:
+        yield
+    finally:
+        for tid in [int(t.name) for t in Path("/proc/self/task").iterdir()]:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(tid, before)
