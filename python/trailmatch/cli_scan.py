@@ -24,8 +24,7 @@ from typing import Any, TextIO
 from trailmatch import model
 from trailmatch.alarms import ActionDelivery, AlarmAction, AlarmReport, AlarmSimulator
 from trailmatch.cli import InputError, Parser
-from trailmatch.dispatch import Dispatcher, InvalidDestination, StdoutDestination
-from trailmatch.dispatch.dispatcher import NotificationSource
+from trailmatch.dispatch import Destination, Dispatcher, InvalidDestination, StdoutDestination
 from trailmatch.lint import lint
 from trailmatch.logevents import LogEventScanner
 from trailmatch.metrics import MetricStore
@@ -117,6 +116,14 @@ def load_deployment(args: argparse.Namespace) -> model.Deployment:
     return deployment
 
 
+def _json_value(payload: str) -> str:
+    """A payload as a JSON value of a dry-run line: the JSON it holds, else the text as a string."""
+    try:
+        return json.dumps(json.loads(payload), ensure_ascii=False)
+    except ValueError:
+        return json.dumps(payload, ensure_ascii=False)
+
+
 class _DryRun:
     """Prints ``{"rule", "target", "payload"}`` lines instead of delivering."""
 
@@ -134,13 +141,8 @@ class _DryRun:
             self.stderr.write(f"trailmatch: rule {rule.name} target {target.id} event {event_id}: {e}\n")
             return
         head = json.dumps({"rule": rule.name, "target": target.id}, ensure_ascii=False)[:-1]
-        if payload is event.text:
-            body = payload  # the whole event, compact JSON already: no parse
-        else:
-            try:
-                body = json.dumps(json.loads(payload), ensure_ascii=False)
-            except ValueError:
-                body = json.dumps(payload, ensure_ascii=False)
+        # the whole event is compact JSON already: no parse
+        body = payload if payload is event.text else _json_value(payload)
         self.stream.write(f'{head}, "payload": {body}}}\n')
         counts["dry-run"] += 1
 
@@ -149,12 +151,7 @@ class _DryRun:
         t = action.transition
         line = {"alarm": action.alarm.name, "action": action.action_arn, "state": t.new_state}
         head = json.dumps(line, ensure_ascii=False)[:-1]
-        message = action.notification.message
-        try:
-            body = json.dumps(json.loads(message), ensure_ascii=False)
-        except ValueError:
-            body = json.dumps(message, ensure_ascii=False)
-        self.stream.write(f'{head}, "payload": {body}}}\n')
+        self.stream.write(f'{head}, "payload": {_json_value(action.notification.message)}}}\n')
         self.counts.setdefault(action.alarm.arn, Counter())["dry-run"] += 1
 
 
@@ -324,7 +321,11 @@ def _destination(dispatcher: Dispatcher, rule: model.Rule, target: model.Target)
     bus = model.bus_of(target.arn)
     if bus is not None:
         return f"forward to bus {bus[1]} in {bus[0]}"
-    d = dispatcher.destination_for(rule, target)
+    return _describe(dispatcher.destination_for(rule, target))
+
+
+def _describe(d: Destination) -> str:
+    """Where deliveries go, for ``rules show``."""
     if isinstance(d, InvalidDestination):
         return f"UNUSABLE: {d.reason}"
     if isinstance(d, StdoutDestination) and d.unbound:
@@ -348,19 +349,6 @@ def _condition(alarm: model.Alarm) -> str:
         f"{alarm.statistic} of {alarm.namespace}/{alarm.metric_name}{dims} {op} {alarm.threshold:g} "
         f"for {alarm.m} of {alarm.evaluation_periods} periods of {alarm.period} s"
     )
-
-
-def _actions(alarm: model.Alarm) -> list[str]:
-    return list(dict.fromkeys((*alarm.alarm_actions, *alarm.ok_actions, *alarm.insufficient_data_actions)))
-
-
-def _action_destination(dispatcher: Dispatcher, alarm: model.Alarm, arn: str) -> str:
-    d = dispatcher.destination_for(NotificationSource.of(alarm.arn, alarm.name), model.Target(id=arn, arn=arn))
-    if isinstance(d, InvalidDestination):
-        return f"UNUSABLE: {d.reason}"
-    if isinstance(d, StdoutDestination) and d.unbound:
-        return "stdout (unbound)"
-    return d.description
 
 
 def _cmd_packs(args: argparse.Namespace) -> int:
@@ -457,7 +445,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
                             "OK": list(a.ok_actions),
                             "INSUFFICIENT_DATA": list(a.insufficient_data_actions),
                         },
-                        "destinations": {arn: _action_destination(dispatcher, a, arn) for arn in _actions(a)},
+                        "destinations": {arn: _describe(dispatcher.action_destination(a, arn)) for arn in a.actions},
                         "location": str(a.location) if a.location else None,
                     }
                     for a in deployment.alarms
@@ -496,7 +484,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
                 ("INSUFFICIENT_DATA", a.insufficient_data_actions),
             ):
                 for arn in arns:
-                    print(f"  on {state:<17} {arn}  -> {_action_destination(dispatcher, a, arn)}")
+                    print(f"  on {state:<17} {arn}  -> {_describe(dispatcher.action_destination(a, arn))}")
         for b in deployment.buses:
             print(f"bus {b.name}  {b.region}  {b.arn}")
         for topic in deployment.topics:

@@ -57,7 +57,6 @@ from typing import Any
 
 from trailmatch import _core, model
 from trailmatch.dispatch import Dispatcher, InvalidDestination, StdoutDestination
-from trailmatch.dispatch.dispatcher import NotificationSource
 from trailmatch.errors import PatternError
 
 __all__ = ["Finding", "lint"]
@@ -503,15 +502,13 @@ def lint(
             add(f)
         users: dict[str, list[model.Alarm]] = {}
         for alarm in deployment.alarms:
-            for arn in dict.fromkeys((*alarm.alarm_actions, *alarm.ok_actions, *alarm.insufficient_data_actions)):
+            for arn in alarm.actions:
                 users.setdefault(arn, []).append(alarm)
         for arn, alarms in users.items():
             first = alarms[0]
             names = ", ".join(a.name for a in alarms[:3]) + (f" (+{len(alarms) - 3} more)" if len(alarms) > 3 else "")
             of = f"action {arn}" + (f" of {len(alarms)} alarms ({names})" if len(alarms) > 1 else "")
-            destination = dispatcher.destination_for(
-                NotificationSource.of(first.arn, first.name), model.Target(id=arn, arn=arn)
-            )
+            destination = dispatcher.action_destination(first, arn)
             if isinstance(destination, InvalidDestination):
                 add(Finding("bad-destination", f"{of}: {destination.reason}", first.name, first.location, kind="alarm"))
             elif isinstance(destination, StdoutDestination) and destination.unbound:

@@ -50,7 +50,7 @@ from typing import Any
 
 from trailmatch import _core, model
 from trailmatch.errors import FilterPatternError
-from trailmatch.metrics import MetricStore, selectors_of
+from trailmatch.metrics import MetricStore, event_time, selectors_of
 from trailmatch.scan import Problem, Progress, ScanError, ScanSummary
 from trailmatch.sources import Source
 
@@ -80,14 +80,14 @@ def _iso_ms(text: str) -> int | None:
 
 
 def _iso_match_ms(m: re.Match[str]) -> int | None:
+    """The time :data:`_ISO_AT_START` found, in the form :func:`~trailmatch.metrics.event_time`
+    reads (fraction to 6 digits, ``±HH:MM`` offsets, no offset: UTC)."""
     date, clock, fraction, zone = m.groups()
-    zone = zone or "Z"
-    if zone in ("Z", "z"):
-        zone = "+00:00"
-    elif ":" not in zone:
+    if zone and zone not in ("Z", "z") and ":" not in zone:
         zone = zone[:3] + ":" + zone[3:]
+    fraction = fraction[:7].ljust(7, "0") if fraction else ""
     try:
-        when = datetime.fromisoformat(f"{date}T{clock}{(fraction or '')[:7]}{zone}")
+        when = event_time(f"{date}T{clock}{fraction}{zone or 'Z'}")
     except ValueError:
         return None
     return int(when.timestamp() * 1000)
@@ -238,7 +238,7 @@ class LogEventScanner:
         if failures:
             raise ScanError("\n".join(failures))
 
-    def _publish(self, events: list[LogEvent], name: str, summary: ScanSummary, metrics: MetricStore | None) -> None:
+    def _publish(self, events: list[LogEvent], summary: ScanSummary, metrics: MetricStore | None) -> None:
         seconds: Counter[int] = Counter()
         logged: list[tuple[int, int, list[tuple[int, list[str | None]]]]] = []
         for index, (event, found) in enumerate(
@@ -257,9 +257,7 @@ class LogEventScanner:
             summary.samples += metrics.add_batch(self.metric_filters, sorted(seconds.items()), logged)
 
     def _problem(self, summary: ScanSummary, problem: Problem, on_problem: Callable[[Problem], None] | None) -> None:
-        summary.errors += 1
-        if len(summary.problems) < self.max_problems:
-            summary.problems.append(problem)
+        summary.report(problem, self.max_problems)
         if on_problem is not None:
             on_problem(problem)
 
@@ -269,7 +267,7 @@ class LogEventScanner:
         events, problems = parse_log_events(data, name)
         for p in problems:
             self._problem(summary, p, None)
-        self._publish(events, name, summary, metrics)
+        self._publish(events, summary, metrics)
         return summary
 
     def scan(
@@ -295,15 +293,14 @@ class LogEventScanner:
                     assert source.load is not None
                     data = source.load()
             except Exception as e:  # an unreadable source is reported; the others are read
-                reason = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
-                self._problem(summary, Problem(source.name, f"cannot read: {reason}"), on_problem)
+                self._problem(summary, Problem.unreadable(source.name, e), on_problem)
                 continue
             summary.bytes += len(data)
             summary.gzip_files += int(data[:2] == b"\x1f\x8b")
             events, problems = parse_log_events(data, source.name)
             for p in problems:
                 self._problem(summary, p, on_problem)
-            self._publish(events, source.name, summary, metrics)
+            self._publish(events, summary, metrics)
             if progress is not None:
                 progress.show(summary)
         if progress is not None:

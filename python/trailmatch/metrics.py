@@ -651,6 +651,7 @@ class MetricStore:
                     key = MetricKey.of(f.account, f.region, t.metric_namespace, t.metric_name, {})
                     self._add(key, t.unit or "None", seconds, float(t.default_value or 0.0), k)
                     emitted += k
+        # one result per (event, filter), whatever `add` counted for the matching ones above
         self.results = results + total * len(filters)
         return emitted
 

@@ -294,6 +294,11 @@ class Alarm:
         return f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{self.name}"
 
     @property
+    def actions(self) -> tuple[str, ...]:
+        """Every action ARN (``ALARM``, ``OK``, ``INSUFFICIENT_DATA`` lists), each once, in order."""
+        return tuple(dict.fromkeys((*self.alarm_actions, *self.ok_actions, *self.insufficient_data_actions)))
+
+    @property
     def m(self) -> int:
         """Datapoints to alarm (M of N)."""
         return self.datapoints_to_alarm if self.datapoints_to_alarm is not None else self.evaluation_periods

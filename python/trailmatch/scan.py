@@ -90,6 +90,12 @@ class Problem:
         where = self.source if self.offset is None else f"{self.source}: byte {self.offset}"
         return f"{where}: {self.message}"
 
+    @classmethod
+    def unreadable(cls, source: str, error: Exception) -> Problem:
+        """A source that could not be read at all (missing, unreadable, an S3 error)."""
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else f"{type(error).__name__}: {error}"
+        return cls(source, f"cannot read: {reason}")
+
 
 @dataclass
 class ScanSummary:
@@ -127,6 +133,12 @@ class ScanSummary:
     #: The first of those (source, record, why).
     untimed_examples: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
+
+    def report(self, problem: Problem, keep: int) -> None:
+        """Counts ``problem`` in ``errors`` and keeps it if fewer than ``keep`` are kept."""
+        self.errors += 1
+        if len(self.problems) < keep:
+            self.problems.append(problem)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (``--summary-json``)."""
@@ -330,7 +342,7 @@ class Scanner:
         summary.matched_events += stats["matched_events"]
         summary.skipped.update(stats["skipped"])
         for index, offset, message in result["errors"]:
-            self._problem(summary, Problem(name, message, index, offset))
+            summary.report(Problem(name, message, index, offset), self.max_problems)
         if self.metric_filters:
             summary.log_events += sum(n for _, n in stats["log_seconds"]) + stats["untimed"]
             for _index, _time, hits in result["logged"]:
@@ -364,11 +376,6 @@ class Scanner:
             summary.forwarded_by_rule[plan.key] += 1
             for key in self.replay.match_forwarded(region, bus, event.text):
                 self._matched(self._plans[key], event, event_id, summary, deliver, forwarded=True)
-
-    def _problem(self, summary: ScanSummary, problem: Problem) -> None:
-        summary.errors += 1
-        if len(summary.problems) < self.max_problems:
-            summary.problems.append(problem)
 
     # --- driving --------------------------------------------------------------------------------
 
@@ -426,8 +433,7 @@ class Scanner:
                 try:
                     result = future.result()
                 except Exception as e:  # an unreadable source is reported; the others are read
-                    reason = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
-                    self._problem(summary, Problem(source.name, f"cannot read: {reason}"))
+                    summary.report(Problem.unreadable(source.name, e), self.max_problems)
                 else:
                     self._dispatch(result, source.name, summary, deliver, metrics)
                 if on_problem is not None:
@@ -572,18 +578,20 @@ def render_alarm_report(
     outcomes = sorted({o for a in alarms for o in deliveries.get(a.arn, Counter())})
     headers = ["alarm", "region", "state", "transitions", "to ALARM", "tentative", *outcomes]
     rows = []
+    committed = Counter(t.alarm_arn for t in report.transitions)
+    to_alarm = Counter(t.alarm_arn for t in report.transitions if t.new_state == "ALARM")
+    tentative = Counter(t.alarm_arn for t in report.tentative)
     for a in alarms:
         record = report.records.get(a.arn)
-        mine = [t for t in report.transitions if t.alarm_arn == a.arn]
         counts = deliveries.get(a.arn, Counter())
         rows.append(
             [
                 a.name,
                 a.region,
                 record.state if record is not None else "-",
-                len(mine),
-                sum(t.new_state == "ALARM" for t in mine),
-                sum(t.alarm_arn == a.arn for t in report.tentative),
+                committed[a.arn],
+                to_alarm[a.arn],
+                tentative[a.arn],
             ]
             + [counts.get(o, 0) for o in outcomes]
         )

@@ -248,6 +248,13 @@ class Dispatcher:
             self._secrets.update(found.secrets())
         return found
 
+    def action_destination(self, alarm: model.Alarm, action_arn: str) -> Destination:
+        """The destination of one of ``alarm``'s actions: resolved like a rule target's, and the
+        one :meth:`deliver_notification` uses for the alarm's notifications."""
+        return self.destination_for(
+            NotificationSource.of(alarm.arn, alarm.name), model.Target(id=action_arn, arn=action_arn)
+        )
+
     def _resolve(self, target: model.Target) -> Destination:
         if target.destination is not None:
             return build_destination(target.destination, self._context, target=target)
@@ -285,11 +292,10 @@ class Dispatcher:
                         f"rule {rule.name} target {target.id}: sns: boto3 is not installed (pip install boto3)"
                     )
         for alarm in self.deployment.alarms:
-            source = NotificationSource.of(alarm.arn, alarm.name)
-            for arn in dict.fromkeys((*alarm.alarm_actions, *alarm.ok_actions, *alarm.insufficient_data_actions)):
+            for arn in alarm.actions:
                 if is_bus_arn(arn):
                     continue
-                destination = self.destination_for(source, model.Target(id=arn, arn=arn))
+                destination = self.action_destination(alarm, arn)
                 if isinstance(destination, InvalidDestination):
                     found.append(f"alarm {alarm.name} action {arn}: {self._scrub(destination.reason)}")
                 elif isinstance(destination, SnsDestination) and importlib.util.find_spec("boto3") is None:

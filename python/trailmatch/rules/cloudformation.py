@@ -58,9 +58,9 @@ import itertools
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from trailmatch import model
 from trailmatch.rules.cloudwatch import (
@@ -84,6 +84,8 @@ from trailmatch.rules.common import (
 )
 from trailmatch.rules.errors import RulesError
 from trailmatch.rules.positions import LineDict, LineList, YamlInfo, dump_json, walk
+
+_T = TypeVar("_T")
 
 __all__ = ["TEMPLATE_SECTIONS", "is_template", "load_template", "stack_name_for"]
 
@@ -1303,42 +1305,56 @@ class _Stack:
             if len(parts) != 6 or parts[2] != "sns":
                 raise self.where(None).error(f"TopicArn {arn!r} is not an SNS topic ARN")
             self.deployment.topics.append(model.Topic(parts[5], parts[3], parts[4], tuple(subs)))
-        keys: dict[str, str] = {}
-        for lid in rules:
-            rule = self.rule(lid)
-            if rule is None:
+        self.deployment.rules.extend(
+            self.unique(
+                rules,
+                self.rule,
+                lambda r: r.key,
+                lambda r: f"rule {r.name!r} already exists on bus {r.bus!r} in {r.region}",
+                "give each rule its own Name",
+            )
+        )
+        self.deployment.metric_filters.extend(
+            self.unique(
+                metric_filters,
+                self.metric_filter,
+                lambda f: f.key,
+                lambda f: f"metric filter {f.name!r} already exists on log group {f.log_group!r} in {self.region}",
+                "give each metric filter of a log group its own FilterName",
+            )
+        )
+        self.deployment.alarms.extend(
+            self.unique(
+                alarms,
+                self.alarm,
+                lambda a: a.name,
+                lambda a: f"alarm {a.name!r} already exists in {self.region}",
+                "give each alarm its own AlarmName",
+            )
+        )
+
+    def unique(
+        self,
+        lids: Iterable[str],
+        build: Callable[[str], _T | None],
+        key: Callable[[_T], str],
+        clash: Callable[[_T], str],
+        hint: str,
+    ) -> list[_T]:
+        """What ``build`` makes of each resource (``None``: nothing), refusing a second one with
+        the same ``key`` as CloudFormation would: ``clash(item) (defined by <logical id>)``."""
+        built: list[_T] = []
+        seen: dict[str, str] = {}
+        for lid in lids:
+            item = build(lid)
+            if item is None:
                 continue
-            if rule.key in keys:
-                raise self.where(lid).error(
-                    f"rule {rule.name!r} already exists on bus {rule.bus!r} in {rule.region} "
-                    f"(defined by {keys[rule.key]})",
-                    hint="give each rule its own Name",
-                )
-            keys[rule.key] = lid
-            self.deployment.rules.append(rule)
-        filter_keys: dict[str, str] = {}
-        for lid in metric_filters:
-            metric_filter = self.metric_filter(lid)
-            if metric_filter.key in filter_keys:
-                raise self.where(lid).error(
-                    f"metric filter {metric_filter.name!r} already exists on log group {metric_filter.log_group!r} "
-                    f"in {self.region} (defined by {filter_keys[metric_filter.key]})",
-                    hint="give each metric filter of a log group its own FilterName",
-                )
-            filter_keys[metric_filter.key] = lid
-            self.deployment.metric_filters.append(metric_filter)
-        alarm_names: dict[str, str] = {}
-        for lid in alarms:
-            alarm = self.alarm(lid)
-            if alarm is None:
-                continue
-            if alarm.name in alarm_names:
-                raise self.where(lid).error(
-                    f"alarm {alarm.name!r} already exists in {self.region} (defined by {alarm_names[alarm.name]})",
-                    hint="give each alarm its own AlarmName",
-                )
-            alarm_names[alarm.name] = lid
-            self.deployment.alarms.append(alarm)
+            k = key(item)
+            if k in seen:
+                raise self.where(lid).error(f"{clash(item)} (defined by {seen[k]})", hint=hint)
+            seen[k] = lid
+            built.append(item)
+        return built
 
     def resolved_properties(self, lid: str, known: Sequence[str]) -> LineDict:
         """The properties of a resource with every intrinsic function resolved; an unknown

@@ -373,12 +373,16 @@ impl Replay {
                 values: m.values(filtering).map(|v| v.map(str::to_owned)).collect(),
             });
         }
+        let from_record;
         let written = match event {
-            Event::CloudTrail(env) => Some(env.time.clone()),
-            Event::EventBridge { time, .. } => Some(time.clone()),
-            Event::Skipped(_) => event_time(record).map_err(|e| e.to_string())?,
+            Event::CloudTrail(env) => Some(&*env.time),
+            Event::EventBridge { time, .. } => Some(&**time),
+            Event::Skipped(_) => {
+                from_record = event_time(record).map_err(|e| e.to_string())?;
+                from_record.as_deref()
+            }
         };
-        match written.as_deref() {
+        match written {
             None | Some("") => Err("no eventTime".to_owned()),
             Some(text) => time::unix_seconds(text)
                 .ok_or_else(|| format!("eventTime {text:?} is not an ISO 8601 time such as 2024-01-31T12:00:00Z")),
