@@ -685,6 +685,30 @@ mod tests {
     }
 
     #[test]
+    fn a_gzip_file_cut_anywhere_is_reported_once_with_the_records_before_the_cut() {
+        use std::io::Write as _;
+        let mut r = Replay::default();
+        r.add_rule(1, "us-east-1", "default", RuleState::Enabled, br#"{"source": ["aws.iam"]}"#).unwrap();
+        let records: Vec<String> = (0..300).map(|i| record("us-east-1", &format!("E{i}"), false)).collect();
+        let text = format!(r#"{{"Records": [{}]}}"#, records.join(","));
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(text.as_bytes()).unwrap();
+        let packed = encoder.finish().unwrap();
+        // Cut inside strings, between tokens, between records: always one error, the damage.
+        for cut in (30..packed.len() - 8).step_by(7) {
+            let (mut errors, mut matched) = (Vec::new(), 0);
+            let stats = r.process(&packed[..cut], &mut ReplayScratch::default(), &mut |item| match item {
+                Item::Error { message, .. } => errors.push(message),
+                Item::Match { .. } => matched += 1,
+                Item::Logged { .. } => {}
+            });
+            assert_eq!(errors.len(), 1, "cut at {cut}: {errors:?}");
+            assert!(errors[0].contains("truncated or corrupt"), "cut at {cut}: {errors:?}");
+            assert_eq!((stats.errors, matched), (1, stats.records), "cut at {cut}");
+        }
+    }
+
+    #[test]
     fn metric_filters_see_every_record_with_its_time() {
         let mut r = Replay::default();
         r.add_rule(1, "us-east-1", "default", RuleState::Enabled, br#"{"source": ["aws.iam"]}"#).unwrap();

@@ -17,33 +17,33 @@ pub type FieldNode = u32;
 const SMALL: usize = 8;
 
 #[derive(Debug, Clone, Default)]
-enum Children {
+enum ChildMap {
     #[default]
     None,
     Small(Vec<(Box<[u8]>, FieldNode)>),
     Hashed(FxHashMap<Box<[u8]>, FieldNode>),
 }
 
-impl Children {
+impl ChildMap {
     #[inline]
     fn get(&self, segment: &[u8]) -> Option<FieldNode> {
         match self {
-            Children::None => None,
-            Children::Small(v) => v.iter().find(|(k, _)| **k == *segment).map(|(_, n)| *n),
-            Children::Hashed(m) => m.get(segment).copied(),
+            ChildMap::None => None,
+            ChildMap::Small(v) => v.iter().find(|(k, _)| **k == *segment).map(|(_, n)| *n),
+            ChildMap::Hashed(m) => m.get(segment).copied(),
         }
     }
 
     fn insert(&mut self, segment: &[u8], node: FieldNode) {
         match self {
-            Children::None => *self = Children::Small(vec![(segment.into(), node)]),
-            Children::Small(v) => {
+            ChildMap::None => *self = ChildMap::Small(vec![(segment.into(), node)]),
+            ChildMap::Small(v) => {
                 v.push((segment.into(), node));
                 if v.len() > SMALL {
-                    *self = Children::Hashed(v.drain(..).collect());
+                    *self = ChildMap::Hashed(v.drain(..).collect());
                 }
             }
-            Children::Hashed(m) => {
+            ChildMap::Hashed(m) => {
                 m.insert(segment.into(), node);
             }
         }
@@ -51,14 +51,14 @@ impl Children {
 
     fn remove(&mut self, segment: &[u8]) {
         match self {
-            Children::None => {}
-            Children::Small(v) => {
+            ChildMap::None => {}
+            ChildMap::Small(v) => {
                 v.retain(|(k, _)| **k != *segment);
                 if v.is_empty() {
-                    *self = Children::None;
+                    *self = ChildMap::None;
                 }
             }
-            Children::Hashed(m) => {
+            ChildMap::Hashed(m) => {
                 m.remove(segment);
             }
         }
@@ -66,10 +66,61 @@ impl Children {
 
     fn is_empty(&self) -> bool {
         match self {
-            Children::None => true,
-            Children::Small(v) => v.is_empty(),
-            Children::Hashed(m) => m.is_empty(),
+            ChildMap::None => true,
+            ChildMap::Small(v) => v.is_empty(),
+            ChildMap::Hashed(m) => m.is_empty(),
         }
+    }
+}
+
+/// The children of a node, behind a 256-bit filter on (length, first byte, last byte) of their
+/// segments: most event keys are referenced by no rule, and the filter turns almost all of
+/// them away with one bit test, before any hashing or comparison.
+#[derive(Debug, Clone, Default)]
+struct Children {
+    filter: [u64; 4],
+    map: ChildMap,
+}
+
+#[inline]
+fn filter_bit(segment: &[u8]) -> usize {
+    let (first, last) = (segment.first().copied().unwrap_or(0), segment.last().copied().unwrap_or(0));
+    (segment.len().wrapping_mul(31) ^ usize::from(first).wrapping_mul(7) ^ usize::from(last).wrapping_mul(131)) & 255
+}
+
+impl Children {
+    #[inline]
+    fn get(&self, segment: &[u8]) -> Option<FieldNode> {
+        let bit = filter_bit(segment);
+        if self.filter[bit >> 6] & (1 << (bit & 63)) == 0 {
+            return None;
+        }
+        self.map.get(segment)
+    }
+
+    fn insert(&mut self, segment: &[u8], node: FieldNode) {
+        let bit = filter_bit(segment);
+        self.filter[bit >> 6] |= 1 << (bit & 63);
+        self.map.insert(segment, node);
+    }
+
+    fn remove(&mut self, segment: &[u8]) {
+        self.map.remove(segment);
+        self.filter = [0; 4];
+        let mut keys: Vec<Box<[u8]>> = Vec::new();
+        match &self.map {
+            ChildMap::None => {}
+            ChildMap::Small(v) => keys.extend(v.iter().map(|(k, _)| k.clone())),
+            ChildMap::Hashed(m) => keys.extend(m.keys().cloned()),
+        }
+        for k in keys {
+            let bit = filter_bit(&k);
+            self.filter[bit >> 6] |= 1 << (bit & 63);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.map.is_empty()
     }
 }
 
@@ -93,7 +144,7 @@ struct Node {
 impl Default for Node {
     fn default() -> Self {
         Node {
-            children: Children::None,
+            children: Children::default(),
             path: None,
             parent: 0,
             segment: Box::default(),
@@ -304,7 +355,13 @@ impl FieldTree {
     /// The node reached from `node` by an event key, which may contain dots.
     #[inline]
     pub fn lookup_key(&self, node: FieldNode, key: &[u8]) -> Option<FieldNode> {
-        if memchr::memchr(b'.', key).is_none() {
+        self.lookup_key_dotted(node, key, memchr::memchr(b'.', key).is_some())
+    }
+
+    /// [`FieldTree::lookup_key`] when the caller already knows whether `key` contains a dot.
+    #[inline]
+    pub fn lookup_key_dotted(&self, node: FieldNode, key: &[u8], dotted: bool) -> Option<FieldNode> {
+        if !dotted {
             return self.child(node, key);
         }
         if self.exact {

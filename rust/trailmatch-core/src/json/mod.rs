@@ -4,6 +4,7 @@
 pub mod dom;
 pub mod fields;
 pub mod scan;
+pub mod simd;
 
 /// Appends `s` (UTF-8; invalid bytes shown as U+FFFD) as a JSON string literal.
 ///

@@ -12,6 +12,7 @@
 
 use super::dom::{decode_string_body, scan_number};
 use super::fields::{FieldNode, FieldTree, PathId, NO_SLOT};
+use super::simd;
 use crate::error::EventError;
 
 /// A leaf value handed to the sink.
@@ -141,38 +142,51 @@ fn unexpected(text: &[u8], pos: usize, expected: &str) -> EventError {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Index of the first byte in `chunk` that is `"`, `\` or a control character, if any.
+/// Offset of the first `"`, `\\` or control character at or after `pos` (`text.len()` or
+/// more if there is none).
 #[inline]
-fn special_in_word(w: u64) -> Option<usize> {
-    let quote = w ^ (ONES * u64::from(b'"'));
-    let backslash = w ^ (ONES * u64::from(b'\\'));
-    let has_quote = quote.wrapping_sub(ONES) & !quote;
-    let has_backslash = backslash.wrapping_sub(ONES) & !backslash;
-    let has_control = w.wrapping_sub(ONES * 0x20) & !w;
-    let mask = (has_quote | has_backslash | has_control) & HIGHS;
-    // The lowest flagged byte is exact: borrows only propagate upwards.
-    (mask != 0).then(|| (mask.trailing_zeros() / 8) as usize)
+fn next_string_special(text: &[u8], mut pos: usize) -> usize {
+    loop {
+        let mask = match text.get(pos..pos + 16) {
+            Some(chunk) => simd::string_special(chunk.try_into().expect("16 bytes")),
+            // The padding is NUL, a control character: the mask is never empty here.
+            None => simd::string_special(&simd::tail_block(text, pos)),
+        };
+        if mask != 0 {
+            return pos + mask.trailing_zeros() as usize;
+        }
+        pos += 16;
+    }
 }
 
 /// Finds the end of a string whose body starts at `pos`. Returns the offset of the closing
 /// quote and whether the body contains escapes. Validates escapes and control characters.
-#[inline]
-fn string_end(text: &[u8], mut pos: usize) -> Result<(usize, bool), EventError> {
-    let mut escaped = false;
-    loop {
-        while pos + 8 <= text.len() {
-            let w = u64::from_le_bytes(text[pos..pos + 8].try_into().expect("8 bytes"));
-            match special_in_word(w) {
-                Some(i) => {
-                    pos += i;
-                    break;
-                }
-                None => pos += 8,
+///
+/// The common case, a plain string closed within sixteen bytes, is decided inline from one
+/// block; anything else (longer strings, escapes, errors, the end of the text) goes to
+/// [`string_end_slow`].
+// Always inlined: it runs for every key and string value, and the call (with its `Result`
+// returned through memory) cost more than the block compare itself.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn string_end(text: &[u8], pos: usize) -> Result<(usize, bool), EventError> {
+    if let Some(chunk) = text.get(pos..pos + 16) {
+        let mask = simd::string_special(chunk.try_into().expect("16 bytes"));
+        if mask != 0 {
+            let end = pos + mask.trailing_zeros() as usize;
+            if text[end] == b'"' {
+                return Ok((end, false));
             }
         }
+    }
+    string_end_slow(text, pos)
+}
+
+#[inline(never)]
+fn string_end_slow(text: &[u8], mut pos: usize) -> Result<(usize, bool), EventError> {
+    let mut escaped = false;
+    loop {
+        pos = next_string_special(text, pos);
         let Some(&b) = text.get(pos) else {
             return Err(EventError::new("unterminated string", text.len()));
         };
@@ -219,71 +233,60 @@ fn number(text: &[u8], pos: usize) -> Result<usize, EventError> {
 }
 
 /// Skips one complete value starting at `pos` (after whitespace), validating it; returns the
-/// offset just past it.
+/// offset just past it. Tests are ordered by how often each token occurs in events (strings,
+/// then containers, then scalars), which keeps the branches predictable.
 fn skip_value(text: &[u8], mut pos: usize, stack: &mut Vec<u8>) -> Result<usize, EventError> {
     stack.clear();
-    // true: expecting a value; false: just finished one.
-    let mut want_value = true;
     loop {
+        // A value is expected at `pos`.
         pos = skip_ws(text, pos);
-        if want_value {
-            let Some(&b) = text.get(pos) else {
-                return Err(unexpected(text, pos, "expected a value"));
-            };
-            match b {
-                b'{' => {
-                    pos = skip_ws(text, pos + 1);
-                    if text.get(pos) == Some(&b'}') {
-                        pos += 1;
-                        want_value = false;
-                    } else {
-                        stack.push(b'}');
-                        pos = skip_key(text, pos)?;
-                    }
-                }
-                b'[' => {
-                    let after = skip_ws(text, pos + 1);
-                    if text.get(after) == Some(&b']') {
-                        pos = after + 1;
-                        want_value = false;
-                    } else {
-                        stack.push(b']');
-                        pos += 1;
-                    }
-                }
-                b'"' => {
-                    pos = string_end(text, pos + 1)?.0 + 1;
-                    want_value = false;
-                }
-                b'-' | b'0'..=b'9' => {
-                    pos = number(text, pos)?;
-                    want_value = false;
-                }
-                b't' => {
-                    pos = literal(text, pos, b"true")?;
-                    want_value = false;
-                }
-                b'f' => {
-                    pos = literal(text, pos, b"false")?;
-                    want_value = false;
-                }
-                b'n' => {
-                    pos = literal(text, pos, b"null")?;
-                    want_value = false;
-                }
-                _ => return Err(unexpected(text, pos, "expected a value")),
+        let Some(&b) = text.get(pos) else {
+            return Err(unexpected(text, pos, "expected a value"));
+        };
+        if b == b'"' {
+            pos = string_end(text, pos + 1)?.0 + 1;
+        } else if b == b'{' {
+            pos = skip_ws(text, pos + 1);
+            if text.get(pos) == Some(&b'}') {
+                pos += 1;
+            } else {
+                stack.push(b'}');
+                pos = skip_key(text, pos)?;
+                continue;
             }
+        } else if b == b'[' {
+            let after = skip_ws(text, pos + 1);
+            if text.get(after) == Some(&b']') {
+                pos = after + 1;
+            } else {
+                stack.push(b']');
+                pos += 1;
+                continue;
+            }
+        } else if b == b'-' || b.is_ascii_digit() {
+            pos = number(text, pos)?;
+        } else if b == b't' {
+            pos = literal(text, pos, b"true")?;
+        } else if b == b'f' {
+            pos = literal(text, pos, b"false")?;
+        } else if b == b'n' {
+            pos = literal(text, pos, b"null")?;
         } else {
+            return Err(unexpected(text, pos, "expected a value"));
+        }
+        // A value ended: close containers until a comma asks for the next value.
+        loop {
             let Some(&close) = stack.last() else {
                 return Ok(pos);
             };
+            pos = skip_ws(text, pos);
             match text.get(pos) {
                 Some(b',') => {
                     pos += 1;
                     if close == b'}' {
                         pos = skip_key(text, skip_ws(text, pos))?;
                     }
-                    want_value = true;
+                    break;
                 }
                 Some(&b) if b == close => {
                     stack.pop();
@@ -299,6 +302,8 @@ fn skip_value(text: &[u8], mut pos: usize, stack: &mut Vec<u8>) -> Result<usize,
 }
 
 /// Skips `"key"` and the colon after it.
+#[allow(clippy::inline_always)] // on the path of every skipped member, as `string_end`
+#[inline(always)]
 fn skip_key(text: &[u8], pos: usize) -> Result<usize, EventError> {
     if text.get(pos) != Some(&b'"') {
         return Err(unexpected(text, pos, "expected a string key"));
@@ -315,23 +320,6 @@ fn skip_key(text: &[u8], pos: usize) -> Result<usize, EventError> {
 #[inline]
 fn utf8(bytes: &[u8]) -> bool {
     bytes.is_ascii() || simdutf8::basic::from_utf8(bytes).is_ok()
-}
-
-/// Index of the first `"`, `[`, `]`, `{` or `}` in the word, if any.
-#[inline]
-fn structural_in_word(w: u64) -> Option<usize> {
-    let has = |byte: u8| {
-        let x = w ^ (ONES * u64::from(byte));
-        x.wrapping_sub(ONES) & !x
-    };
-    // `[`/`{` and `]`/`}` differ only in bit 5: clear it to test both with one comparison.
-    let folded = w & !(ONES * 0x20);
-    let open_close = |byte: u8| {
-        let x = folded ^ (ONES * u64::from(byte));
-        x.wrapping_sub(ONES) & !x
-    };
-    let mask = (has(b'"') | open_close(b'[') | open_close(b']')) & HIGHS;
-    (mask != 0).then(|| (mask.trailing_zeros() / 8) as usize)
 }
 
 /// Skips one value by structure only (brackets and strings), for [`Validation::Lazy`].
@@ -352,37 +340,98 @@ fn skip_value_lazy(text: &[u8], mut pos: usize) -> Result<usize, EventError> {
             return Ok(pos);
         }
     }
-    let mut depth = 0usize;
-    loop {
-        while pos + 8 <= text.len() {
-            let w = u64::from_le_bytes(text[pos..pos + 8].try_into().expect("8 bytes"));
-            match structural_in_word(w) {
-                Some(i) => {
-                    pos += i;
-                    break;
-                }
-                None => pos += 8,
-            }
-        }
-        let Some(&b) = text.get(pos) else {
-            return Err(EventError::new("unexpected end of input inside an array or object", start));
-        };
-        match b {
-            b'"' => pos = string_end(text, pos + 1)?.0 + 1,
-            b'{' | b'[' => {
-                depth += 1;
-                pos += 1;
-            }
-            b'}' | b']' => {
-                depth -= 1;
-                pos += 1;
-                if depth == 0 {
-                    return Ok(pos);
-                }
-            }
-            _ => pos += 1,
-        }
+    skip_container_lazy(text, start)
+}
+
+/// Bytes escaped by a backslash among 64 bytes: the byte after each backslash that is not
+/// itself escaped. `carry` says the first byte is escaped (a backslash ended the previous
+/// block) and is set when the last byte is an escaping backslash.
+#[inline]
+fn escaped_bytes(mut backslash: u64, carry: &mut bool) -> u64 {
+    let mut escaped = 0u64;
+    if *carry {
+        escaped = 1;
+        backslash &= !1;
     }
+    *carry = false;
+    while backslash != 0 {
+        let i = backslash.trailing_zeros();
+        if i == 63 {
+            *carry = true;
+            break;
+        }
+        escaped |= 2u64 << i;
+        // This backslash and the byte it escapes (which may be a backslash) are done.
+        backslash &= !(3u64 << i);
+    }
+    escaped
+}
+
+/// Bit `i` set when an odd number of bits `0..=i` of `x` are set: with `x` the unescaped
+/// quotes, the bytes inside strings (opening quote included, closing quote excluded).
+#[inline]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// Skips the array or object starting at `start` by its brackets and quotes only, 64 bytes
+/// per step (a simdjson-style structural pass): quotes escaped by backslashes are dropped,
+/// the bytes inside strings found with a prefix XOR of the quotes, and the brackets outside
+/// strings counted; a block whose closing brackets cannot bring the depth to zero is passed
+/// over with two population counts.
+fn skip_container_lazy(text: &[u8], start: usize) -> Result<usize, EventError> {
+    let mut pos = start;
+    let mut depth: u64 = 0;
+    // All ones when the previous block ended inside a string.
+    let mut in_string: u64 = 0;
+    let mut escape_carry = false;
+    while pos < text.len() {
+        let masks = match text.get(pos..pos + 64) {
+            Some(chunk) => simd::skip_masks(chunk.try_into().expect("64 bytes")),
+            None => {
+                // The last, partial block: NUL padding is neither a quote nor a bracket.
+                let mut block = [0u8; 64];
+                block[..text.len() - pos].copy_from_slice(&text[pos..]);
+                simd::skip_masks(&block)
+            }
+        };
+        let mut quote = masks.quote;
+        if masks.backslash != 0 || escape_carry {
+            quote &= !escaped_bytes(masks.backslash, &mut escape_carry);
+        }
+        let strings = prefix_xor(quote) ^ in_string;
+        in_string = ((strings as i64) >> 63) as u64;
+        let open = masks.open & !strings;
+        let close = masks.close & !strings;
+        let closes = u64::from(close.count_ones());
+        if depth > closes {
+            depth = depth + u64::from(open.count_ones()) - closes;
+        } else {
+            let mut brackets = open | close;
+            while brackets != 0 {
+                let i = brackets.trailing_zeros();
+                if open >> i & 1 == 1 {
+                    depth += 1;
+                } else {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(pos + i as usize + 1);
+                    }
+                }
+                brackets &= brackets - 1;
+            }
+        }
+        pos += 64;
+    }
+    // Reported where the input ends, like an unterminated string: that is where the value
+    // is cut off (a reader tells a record cut by damaged data from a malformed one by it).
+    Err(EventError::new(format!("unexpected end of input inside the array or object at byte {start}"), text.len()))
 }
 
 /// Skips one JSON value starting at `pos` by its brackets and quotes only (no grammar
@@ -592,8 +641,11 @@ pub fn scan_at(
     let mut next_array: u32 = 0;
     // Frames that may still contain a referenced field (lazy mode's early exit at zero).
     let mut open: usize = 0;
+    // Most skipped values are strings: those are skipped inline, the same in both modes.
     let skip = |text: &[u8], pos: usize, stack: &mut Vec<u8>| {
-        if lazy {
+        if text.get(pos) == Some(&b'"') {
+            Ok(string_end(text, pos + 1)?.0 + 1)
+        } else if lazy {
             skip_value_lazy(text, pos)
         } else {
             skip_value(text, pos, stack)
@@ -655,12 +707,17 @@ pub fn scan_at(
                 if lazy && !utf8(key) {
                     return Err(EventError::new("invalid UTF-8 in a key", pos + 1));
                 }
-                let child = tree.lookup_key(node, key);
+                let dotted = if escaped {
+                    memchr::memchr(b'.', key).is_some()
+                } else {
+                    simd::contains(text, pos + 1, end, b'.')
+                };
+                let child = tree.lookup_key_dotted(node, key, dotted);
                 pending_slot = NO_SLOT;
                 if let Some(c) = child {
                     let slot = tree.slot(c);
                     // A dotted key may reach a node without covering the path to it: not "seen".
-                    if slot != NO_SLOT && full != 0 && memchr::memchr(b'.', key).is_none() {
+                    if slot != NO_SLOT && full != 0 && !dotted {
                         if tree.has_children(c) {
                             pending_slot = slot;
                         } else {
@@ -1041,26 +1098,74 @@ mod tests {
     }
 
     #[test]
-    fn structural_byte_detection() {
-        assert_eq!(structural_in_word(u64::from_le_bytes(*b"abcdefgh")), None);
-        assert_eq!(structural_in_word(u64::from_le_bytes(*b"ab{defgh")), Some(2));
-        assert_eq!(structural_in_word(u64::from_le_bytes(*b"abcdef]h")), Some(6));
-        assert_eq!(structural_in_word(u64::from_le_bytes(*b"a\"cdef]h")), Some(1));
-        // `;` and `}` differ in more than bit 5; `K` is `k` with bit 5 cleared: no false hits.
-        assert_eq!(structural_in_word(u64::from_le_bytes(*b";=Kk:,.@")), None);
-        for b in 0..=255u8 {
-            let w = u64::from_le_bytes([b, b'a', b'a', b'a', b'a', b'a', b'a', b'a']);
-            let want = matches!(b, b'"' | b'[' | b']' | b'{' | b'}');
-            assert_eq!(structural_in_word(w) == Some(0), want, "byte {b}");
+    fn next_special_byte_at_every_offset_and_length() {
+        // A target byte at every offset of texts of every length around the 16-byte blocks,
+        // found from every starting offset; none at all gives the end of the text.
+        for len in 0..40 {
+            for at in 0..=len {
+                for target in [b'"', b'\\', 0x1f] {
+                    let mut text = vec![b'a'; len];
+                    if at < len {
+                        text[at] = target;
+                    }
+                    for from in 0..=len {
+                        let want = if at < len && at >= from { at } else { len };
+                        assert_eq!(next_string_special(&text, from).min(len), want, "{text:?} from {from}");
+                    }
+                }
+            }
         }
+        // Past the end (a string opened on the last byte).
+        assert!(next_string_special(b"ab", 3) >= 2);
+    }
+
+    /// Byte-by-byte reference for [`skip_container_lazy`]: a quote after an odd run of
+    /// backslashes is no quote (wherever it is: outside strings the input is invalid JSON
+    /// anyway), bytes between quotes are inside a string, brackets outside strings count.
+    fn skip_reference(text: &[u8], start: usize) -> Option<usize> {
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for (pos, &b) in text.iter().enumerate().skip(start) {
+            let was_escaped = escaped;
+            escaped = b == b'\\' && !was_escaped;
+            match b {
+                b'"' if !was_escaped => in_string = !in_string,
+                b'{' | b'[' if !in_string => depth += 1,
+                b'}' | b']' if !in_string => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(pos + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
     }
 
     #[test]
-    fn special_byte_detection() {
-        assert_eq!(special_in_word(u64::from_le_bytes(*b"abcdefgh")), None);
-        assert_eq!(special_in_word(u64::from_le_bytes(*b"abc\"efgh")), Some(3));
-        assert_eq!(special_in_word(u64::from_le_bytes(*b"a\\c\"efgh")), Some(1));
-        assert_eq!(special_in_word(u64::from_le_bytes(*b"abcdefg\x1f")), Some(7));
-        assert_eq!(special_in_word(u64::from_le_bytes([0xc3, 0xa9, b'x', 0, 0xff, 0x80, b'"', b'a'])), Some(3));
+    fn block_skipping_agrees_with_a_byte_by_byte_skip() {
+        // Seeded pseudo-random texts over the bytes that matter, across block boundaries:
+        // runs of backslashes, quotes, brackets inside and outside strings.
+        let alphabet = b"{}[]\"\\\\ab";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 300) as usize;
+            let mut text = vec![b'{'];
+            text.extend((0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]));
+            let got = skip_container_lazy(&text, 0).ok();
+            assert_eq!(got, skip_reference(&text, 0), "{:?}", String::from_utf8_lossy(&text));
+        }
+        // Escapes straddling a block boundary, and a string that hides brackets across blocks.
+        for pad in 0..70 {
+            let text = format!(r#"{{"{}\\\"]}}", "x": [1]}}"#, "a".repeat(pad));
+            assert_eq!(skip_container_lazy(text.as_bytes(), 0).ok(), skip_reference(text.as_bytes(), 0), "{text}");
+            assert_eq!(skip_container_lazy(text.as_bytes(), 0).ok(), Some(text.len()), "{text}");
+        }
     }
 }

@@ -340,6 +340,16 @@ pub fn java_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
 /// 2.0 does not follow absence transitions when evaluating complexity).
 pub fn rule_complexity(branches: &[crate::ir::Branch], cap: usize) -> usize {
     use crate::ir::{Condition, Exclusion, Op};
+    // Most rules have no wildcard at all: nothing to count (and no keys to format).
+    let has_wildcards = branches.iter().flat_map(|b| &b.fields).any(|f| match &f.condition {
+        Condition::AnyOf(ops) => {
+            ops.iter().any(|op| matches!(op, Op::Wildcard(_) | Op::AnythingBut(Exclusion::Wildcards(_))))
+        }
+        Condition::Absent => false,
+    });
+    if !has_wildcards {
+        return 0;
+    }
     let mut machines: Vec<(String, Vec<(u32, &Wildcard)>)> = Vec::new();
     let mut ids: Vec<&Op> = Vec::new();
     for branch in branches {
