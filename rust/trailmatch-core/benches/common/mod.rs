@@ -625,6 +625,37 @@ pub fn wildcard_rules(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// `n` exact rules shaped like the landscape's side-by-side set ("source + eventName lists;
+/// many match"): each names one service and five of its operations.
+pub fn source_name_rules(n: usize, seed: u64) -> Vec<String> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|_| {
+            // Services and names uniformly from the tables (the events favour a few): about
+            // 3 % of events match each rule, as in the landscape's set (320 matches per event
+            // with 10,000 rules).
+            let (svc, _, names) = *rng.pick(SERVICES);
+            let list: Vec<String> = (0..5).map(|_| format!("\"{}\"", rng.pick(names).0)).collect();
+            format!(r#"{{"source":["aws.{svc}"],"detail":{{"eventName":[{}]}}}}"#, list.join(","))
+        })
+        .collect()
+}
+
+/// `n` wildcard rules on `detail.userIdentity.arn`, as in the landscape's side-by-side set.
+pub fn arn_wildcard_rules(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|k| {
+            let user = k % USERS;
+            match k % 4 {
+                0 => format!(r#"{{"detail":{{"userIdentity":{{"arn":[{{"wildcard":"arn:aws:iam::*:user/user-{user:04}"}}]}}}}}}"#),
+                1 => format!(r#"{{"detail":{{"userIdentity":{{"arn":[{{"wildcard":"*:user/user-{user:04}"}}]}}}}}}"#),
+                2 => format!(r#"{{"detail":{{"userIdentity":{{"arn":[{{"wildcard":"arn:aws:sts::*:assumed-role/role-{:03}/*"}}]}}}}}}"#, k % ROLES),
+                _ => format!(r#"{{"detail":{{"userIdentity":{{"arn":[{{"wildcard":"arn:aws:iam::*{k}*"}}]}}}}}}"#),
+            }
+        })
+        .collect()
+}
+
 /// ~20 rules that match often (by source, type, read-only flag, error, region…).
 pub fn hot_rules() -> Vec<String> {
     [

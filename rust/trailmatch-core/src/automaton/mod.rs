@@ -60,8 +60,6 @@ struct Pred {
     path: PathId,
     /// Number of rule fields using this predicate.
     refs: u32,
-    /// Branches whose key field includes this predicate.
-    triggers: Vec<BranchId>,
 }
 
 #[derive(Debug)]
@@ -112,6 +110,9 @@ pub struct Ruleset {
     tree: FieldTree,
     fields: Vec<FieldMatcher>,
     preds: Vec<Option<Pred>>,
+    /// For each predicate, the branches whose key field includes it. Kept apart from `preds`
+    /// (dense, small headers): satisfying a predicate reads only this and its state.
+    triggers: Vec<Vec<BranchId>>,
     pred_ids: FxHashMap<(PathId, Op), PredId>,
     free_preds: Vec<PredId>,
     branches: Vec<BranchEntry>,
@@ -120,6 +121,10 @@ pub struct Ruleset {
     rekey_at: usize,
     rules: Vec<Option<RuleEntry>>,
     free_rules: Vec<RuleId>,
+    /// Each rule's `seq`, dense by id: matches are reported in the order rules were added.
+    rule_seq: Vec<u64>,
+    /// Some id was reused after a removal, so id order may differ from `seq` order.
+    reused_ids: bool,
     by_name: FxHashMap<Box<str>, RuleId>,
     next_seq: u64,
     /// Branches with only `exists: false` conditions.
@@ -192,9 +197,13 @@ impl Ruleset {
     pub fn add_compiled(&mut self, name: &str, pattern: CompiledPattern) -> RuleId {
         self.remove(name);
         let rule = match self.free_rules.pop() {
-            Some(id) => id,
+            Some(id) => {
+                self.reused_ids = true;
+                id
+            }
             None => {
                 self.rules.push(None);
+                self.rule_seq.push(0);
                 (self.rules.len() - 1) as RuleId
             }
         };
@@ -212,7 +221,7 @@ impl Ruleset {
             let key = self.choose_key(&fields);
             if let Some(preds) = fields.get(key) {
                 for &p in preds {
-                    self.preds[p as usize].as_mut().expect("interned").triggers.push(id);
+                    self.triggers[p as usize].push(id);
                 }
             }
             let mut absent = Vec::new();
@@ -243,6 +252,7 @@ impl Ruleset {
             branch_ids.push(id);
         }
         self.next_seq += 1;
+        self.rule_seq[rule as usize] = self.next_seq;
         self.rules[rule as usize] =
             Some(RuleEntry { name: name.into(), seq: self.next_seq, branches: branch_ids, pattern });
         self.by_name.insert(name.into(), rule);
@@ -284,8 +294,8 @@ impl Ruleset {
 
     /// Chooses every branch's key again (sharing changes as rules are added).
     fn rekey(&mut self) {
-        for pred in self.preds.iter_mut().flatten() {
-            pred.triggers.clear();
+        for t in &mut self.triggers {
+            t.clear();
         }
         for b in 0..self.branches.len() {
             if !self.branches[b].alive || self.branches[b].fields.is_empty() {
@@ -294,7 +304,7 @@ impl Ruleset {
             let key = self.choose_key(&self.branches[b].fields);
             self.branches[b].key = key;
             for &p in &self.branches[b].fields[key] {
-                self.preds[p as usize].as_mut().expect("live predicate").triggers.push(b as BranchId);
+                self.triggers[p as usize].push(b as BranchId);
             }
         }
     }
@@ -318,11 +328,13 @@ impl Ruleset {
             Some(p) => p,
             None => {
                 self.preds.push(None);
+                self.triggers.push(Vec::new());
                 (self.preds.len() - 1) as PredId
             }
         };
         self.fields[path_id as usize].insert(p, op);
-        self.preds[p as usize] = Some(Pred { op: op.clone(), path: path_id, refs: 1, triggers: Vec::new() });
+        self.preds[p as usize] = Some(Pred { op: op.clone(), path: path_id, refs: 1 });
+        self.triggers[p as usize].clear();
         self.pred_ids.insert((path_id, op.clone()), p);
         p
     }
@@ -351,9 +363,9 @@ impl Ruleset {
             let fields = std::mem::take(&mut self.branches[b as usize].fields);
             if let Some(key) = fields.get(self.branches[b as usize].key) {
                 for &p in key {
-                    let pred = self.preds[p as usize].as_mut().expect("live predicate");
-                    if let Some(i) = pred.triggers.iter().position(|&t| t == b) {
-                        pred.triggers.swap_remove(i);
+                    let triggers = &mut self.triggers[p as usize];
+                    if let Some(i) = triggers.iter().position(|&t| t == b) {
+                        triggers.swap_remove(i);
                     }
                 }
             }
@@ -391,14 +403,14 @@ impl Ruleset {
         }
         self.branches = kept;
         self.dead_branches = 0;
-        for pred in self.preds.iter_mut().flatten() {
-            pred.triggers.clear();
+        for t in &mut self.triggers {
+            t.clear();
         }
         for (bid, b) in self.branches.iter().enumerate() {
             if let Some(key) = b.fields.get(b.key) {
                 for &p in key {
-                    if let Some(pred) = self.preds[p as usize].as_mut() {
-                        pred.triggers.push(bid as BranchId);
+                    if self.preds[p as usize].is_some() {
+                        self.triggers[p as usize].push(bid as BranchId);
                     }
                 }
             }
@@ -576,9 +588,30 @@ impl Ruleset {
                 st.emit(entry.rule);
             }
         }
-        out.extend(st.matched.iter().copied());
-        if out.len() > 1 {
-            out.sort_unstable_by_key(|&r| self.rules[r as usize].as_ref().map_or(0, |e| e.seq));
+        let n = st.matched.len();
+        if self.reused_ids {
+            out.extend(st.matched.iter().copied());
+            out.sort_unstable_by_key(|&r| self.rule_seq[r as usize]);
+        } else if n >= 16 {
+            // Ids were handed out in the order rules were added: set their bits, then read the
+            // words between the smallest and the largest back in order (and clear them).
+            let (mut lo, mut hi) = (usize::MAX, 0);
+            for &r in &st.matched {
+                let w = r as usize >> 6;
+                st.match_bits[w] |= 1 << (r & 63);
+                lo = lo.min(w);
+                hi = hi.max(w);
+            }
+            for (w, word) in st.match_bits[lo..=hi].iter_mut().enumerate() {
+                let mut bits = std::mem::take(word);
+                while bits != 0 {
+                    out.push(((lo + w) << 6) as RuleId + bits.trailing_zeros());
+                    bits &= bits - 1;
+                }
+            }
+        } else {
+            out.extend(st.matched.iter().copied());
+            out.sort_unstable();
         }
         st.matched.clear();
     }
@@ -766,8 +799,7 @@ impl Ruleset {
         if !first {
             return;
         }
-        let pred = self.preds[p as usize].as_ref().expect("filed predicates are live");
-        for &b in &pred.triggers {
+        for &b in &self.triggers[p as usize] {
             let bs = &mut st.branches[b as usize];
             if *bs != gen {
                 *bs = gen;
@@ -849,6 +881,9 @@ struct MatchState {
     hits: Vec<(u32, u32)>,
     candidates: Vec<BranchId>,
     matched: Vec<RuleId>,
+    /// One bit per rule id, all clear between events: many matches are put in order by
+    /// setting their bits and reading the words back, not by sorting.
+    match_bits: Vec<u64>,
     any_array_hits: bool,
     /// Regex caches of the non-ASCII ignore-case automata, by build id.
     casefold: FxHashMap<u64, RegexScratch>,
@@ -870,6 +905,7 @@ impl MatchState {
         fit(&mut self.present, rules.fields.len());
         fit(&mut self.absent_root, rules.fields.len());
         fit(&mut self.rules, rules.rules.len());
+        fit(&mut self.match_bits, rules.rules.len().div_ceil(64));
         if self.casefold.len() > 4096 {
             // Caches of automata that were rebuilt since; drop them all and start over.
             self.casefold.clear();
@@ -959,3 +995,48 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_come_in_the_order_rules_were_added_also_after_ids_are_reused() {
+        let mut rules = Ruleset::new();
+        let event = br#"{"source": "aws.s3", "detail": {"eventName": "GetObject"}}"#;
+        for name in ["a", "b", "c", "d"] {
+            rules.add(name, r#"{"source": ["aws.s3"]}"#).unwrap();
+        }
+        assert_eq!(rules.matches(event).unwrap(), ["a", "b", "c", "d"]);
+        // "e" takes the id "b" had; "b" comes back with a new one: both go last, in order.
+        assert!(rules.remove("b"));
+        rules.add("e", r#"{"detail": {"eventName": ["GetObject"]}}"#).unwrap();
+        rules.add("b", r#"{"source": ["aws.s3"]}"#).unwrap();
+        assert_eq!(rules.matches(event).unwrap(), ["a", "c", "d", "e", "b"]);
+        // Re-adding a rule under its name moves it to the end.
+        rules.add("a", r#"{"source": ["aws.s3"]}"#).unwrap();
+        assert_eq!(rules.matches(event).unwrap(), ["c", "d", "e", "b", "a"]);
+    }
+
+    #[test]
+    fn many_matches_come_in_order_across_bit_words() {
+        // Enough matches to take the bitmap path; ids spread over several words, every third
+        // rule matching, and a second event to show the bits were cleared.
+        let mut rules = Ruleset::new();
+        for i in 0..500 {
+            let source = if i % 3 == 0 { "aws.s3" } else { "aws.ec2" };
+            rules.add(&format!("r{i:03}"), &format!(r#"{{"source": ["{source}"]}}"#)).unwrap();
+        }
+        let s3: Vec<String> = (0..500).filter(|i| i % 3 == 0).map(|i| format!("r{i:03}")).collect();
+        let ec2: Vec<String> = (0..500).filter(|i| i % 3 != 0).map(|i| format!("r{i:03}")).collect();
+        let (mut scratch, mut out) = (Scratch::default(), Vec::new());
+        let mut names = |event: &[u8]| {
+            rules.matches_with(event, &mut scratch, &mut out).unwrap();
+            out.iter().map(|&id| rules.name(id).to_owned()).collect::<Vec<_>>()
+        };
+        for _ in 0..2 {
+            assert_eq!(names(br#"{"source": "aws.s3"}"#), s3);
+            assert_eq!(names(br#"{"source": "aws.ec2"}"#), ec2);
+        }
+    }
+}
