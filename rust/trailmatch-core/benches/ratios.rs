@@ -16,9 +16,10 @@ use common::{
     cis_patterns, cloudtrail_events, cloudtrail_file, cloudtrail_records, exact_rules, filter_pairs, gzip, hot_rules,
     mixed_rules, ruleset, selective_rules, total_bytes, wildcard_rules, REGIONS,
 };
+use trailmatch_core::cloudtrail::envelope::EnvelopeOptions;
 use trailmatch_core::cloudtrail::replay::{Replay, ReplayScratch, RuleState};
 use trailmatch_core::filter::FilterScratch;
-use trailmatch_core::{FilterSet, Ruleset, Scratch};
+use trailmatch_core::{FilterSet, Limits, Ruleset, Scratch, Validation};
 
 const SEED: u64 = 0x7241_1c3a;
 
@@ -98,6 +99,22 @@ fn main() {
             events.len()
         },
     );
+    let mut mixed_lazy = ruleset(&mixed_rules(1_000, SEED));
+    mixed_lazy.set_validation(Validation::Lazy);
+    pair(
+        "1,000 mixed rules, lazy validation, vs sonic-rs `Value` parse",
+        "≥ 1.5",
+        rounds,
+        bytes,
+        || match_all(&mixed_lazy, &events, &mut s1, &mut o1),
+        || {
+            for e in &events {
+                black_box(sonic_rs::from_slice::<sonic_rs::Value>(e).expect("json"));
+            }
+            events.len()
+        },
+    );
+    drop(mixed_lazy);
     let (mut buf, mut buffers) = (Vec::new(), simd_json::Buffers::default());
     pair(
         "1,000 mixed rules vs simd-json borrowed parse",
@@ -162,6 +179,26 @@ fn main() {
         },
         || trailmatch_core::cloudtrail::reader::decode(&gz).bytes.len(),
     );
+
+    let mut lazy_replay = Replay::new(EnvelopeOptions::default(), Validation::Lazy, Limits::default());
+    for (region, _) in REGIONS {
+        for (key, pattern) in mixed_rules(1_000, SEED).iter().enumerate() {
+            lazy_replay.add_rule(key as u32, region, "default", RuleState::Enabled, pattern.as_bytes()).expect("rule");
+        }
+    }
+    pair(
+        "`.json.gz` Replay::process, lazy validation, vs decompress only",
+        "≥ 0.8",
+        rounds,
+        plain.len(),
+        || {
+            let mut items = 0usize;
+            lazy_replay.process(&gz, &mut rs, &mut |_| items += 1);
+            items
+        },
+        || trailmatch_core::cloudtrail::reader::decode(&gz).bytes.len(),
+    );
+    drop(lazy_replay);
 
     let pairs = filter_pairs(1_000, SEED);
     let mut filters = FilterSet::new();

@@ -28,6 +28,7 @@ use super::time;
 use crate::automaton::{RuleId, Ruleset, Scratch};
 use crate::error::{EventError, PatternError};
 use crate::filter::{FilterError, FilterMatch, FilterScratch, FilterSet};
+use crate::json::fields::FieldTree;
 use crate::json::scan::Validation;
 use crate::pattern::Limits;
 
@@ -192,6 +193,7 @@ pub struct ReplayScratch {
     matching: Scratch,
     filtering: FilterScratch,
     filter_out: Vec<FilterMatch>,
+    checking: crate::json::scan::ScanScratch,
     hits: Vec<LogHit>,
     ids: Vec<RuleId>,
     keys: Vec<u32>,
@@ -224,8 +226,11 @@ pub struct Replay {
     options: EnvelopeOptions,
     validation: Validation,
     limits: Limits,
-    buses: FxHashMap<(Box<str>, Box<str>), Bus>,
+    /// Buses by region, then by name (looked up by `&str`, without building a key per record).
+    buses: FxHashMap<Box<str>, FxHashMap<Box<str>, Bus>>,
     filters: Option<Filters>,
+    /// The empty field tree: records that no rule reads are still validated in full mode.
+    no_fields: FieldTree,
 }
 
 /// The metric filters, with the caller's key per filter id.
@@ -238,7 +243,7 @@ struct Filters {
 impl Replay {
     /// A replay with these envelope options and event validation mode.
     pub fn new(options: EnvelopeOptions, validation: Validation, limits: Limits) -> Self {
-        Replay { options, validation, limits, buses: FxHashMap::default(), filters: None }
+        Replay { options, validation, limits, buses: FxHashMap::default(), filters: None, no_fields: FieldTree::new() }
     }
 
     /// The envelope options.
@@ -264,7 +269,7 @@ impl Replay {
         if state == RuleState::Disabled {
             return Ok(());
         }
-        let bus = self.buses.entry((region.into(), bus.into())).or_insert_with(|| {
+        let bus = self.buses.entry(region.into()).or_default().entry(bus.into()).or_insert_with(|| {
             let mut rules = Ruleset::with_limits(self.limits.clone());
             rules.set_validation(self.validation);
             Bus { rules, meta: Vec::new() }
@@ -277,9 +282,13 @@ impl Replay {
         Ok(())
     }
 
+    fn bus(&self, region: &str, bus: &str) -> Option<&Bus> {
+        self.buses.get(region)?.get(bus)
+    }
+
     /// Number of rules that can match something (not `DISABLED`).
     pub fn len(&self) -> usize {
-        self.buses.values().map(|b| b.rules.len()).sum()
+        self.buses.values().flat_map(FxHashMap::values).map(|b| b.rules.len()).sum()
     }
 
     /// True if no rule can match anything.
@@ -307,7 +316,7 @@ impl Replay {
         event: &[u8],
         scratch: &mut ReplayScratch,
     ) -> Result<Vec<u32>, EventError> {
-        let Some(b) = self.buses.get(&(region.into(), bus.into())) else { return Ok(Vec::new()) };
+        let Some(b) = self.bus(region, bus) else { return Ok(Vec::new()) };
         let read_only = match view(event, &self.options)? {
             Event::EventBridge { read_only, .. } => read_only,
             Event::CloudTrail(env) => env.read_only,
@@ -343,16 +352,11 @@ impl Replay {
 
     /// With full validation, checks a record no rule reads, so that a malformed one is reported
     /// rather than silently skipped.
-    fn check_unread(&self, record: &[u8]) -> Result<(), EventError> {
+    fn check_unread(&self, record: &[u8], scratch: &mut ReplayScratch) -> Result<(), EventError> {
         if self.validation != Validation::Full {
             return Ok(());
         }
-        crate::json::scan::scan(
-            record,
-            &crate::json::fields::FieldTree::new(),
-            &mut crate::json::scan::ScanScratch::default(),
-            &mut |_, _, _| {},
-        )
+        crate::json::scan::scan(record, &self.no_fields, &mut scratch.checking, &mut |_, _, _| {})
     }
 
     /// Evaluates the metric filters on one record whose event view is `event`; fills
@@ -440,7 +444,7 @@ impl Replay {
             }
             let (region, read_only, event_id) = match &event {
                 Event::Skipped(reason) => {
-                    match self.check_unread(record.bytes) {
+                    match self.check_unread(record.bytes, scratch) {
                         Ok(()) => stats.skip(*reason),
                         Err(e) => {
                             stats.errors += 1;
@@ -454,8 +458,8 @@ impl Replay {
                     (region.clone(), *read_only, event_id.clone())
                 }
             };
-            let Some(bus) = self.buses.get(&(region.as_ref().into(), "default".into())) else {
-                match self.check_unread(record.bytes) {
+            let Some(bus) = self.bus(&region, "default") else {
+                match self.check_unread(record.bytes, scratch) {
                     Ok(()) => {
                         stats.events += 1;
                         stats.read_only += u64::from(read_only);
