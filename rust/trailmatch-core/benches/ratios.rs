@@ -19,6 +19,8 @@ use common::{
 use trailmatch_core::cloudtrail::envelope::EnvelopeOptions;
 use trailmatch_core::cloudtrail::replay::{Replay, ReplayScratch, RuleState};
 use trailmatch_core::filter::FilterScratch;
+use trailmatch_core::json::fields::FieldTree;
+use trailmatch_core::json::scan::{scan, ScanScratch};
 use trailmatch_core::{FilterSet, Limits, Ruleset, Scratch, Validation};
 
 const SEED: u64 = 0x7241_1c3a;
@@ -92,6 +94,27 @@ fn main() {
         rounds,
         bytes,
         || match_all(&mixed, &events, &mut s1, &mut o1),
+        || {
+            for e in &events {
+                black_box(sonic_rs::from_slice::<sonic_rs::Value>(e).expect("json"));
+            }
+            events.len()
+        },
+    );
+    // The bound of any fully validating matcher here: the scanner validating every byte and
+    // extracting nothing, against the same parse.
+    let (no_fields, mut scan_scratch) = (FieldTree::new(), ScanScratch::default());
+    pair(
+        "validation only (scan, no referenced field) vs sonic-rs `Value` parse",
+        "—",
+        rounds,
+        bytes,
+        || {
+            for e in &events {
+                scan(e, &no_fields, &mut scan_scratch, &mut |_, _, _| {}).expect("valid event");
+            }
+            events.len()
+        },
         || {
             for e in &events {
                 black_box(sonic_rs::from_slice::<sonic_rs::Value>(e).expect("json"));
