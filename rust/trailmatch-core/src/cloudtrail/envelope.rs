@@ -395,7 +395,7 @@ impl Envelope<'_> {
             out.push(',');
         }
         out.push_str(r#""resources":[],"detail":"#);
-        crate::json::push_compact(&String::from_utf8_lossy(self.detail), out);
+        crate::json::push_compact_bytes(self.detail, out);
         out.push('}');
     }
 }

@@ -496,7 +496,7 @@ impl Replay {
                     &env.time
                 }
                 Event::EventBridge { time, .. } => {
-                    crate::json::push_compact(&String::from_utf8_lossy(record.bytes), json);
+                    crate::json::push_compact_bytes(record.bytes, json);
                     time
                 }
                 Event::Skipped(_) => unreachable!("skipped records are not matched"),
@@ -556,7 +556,7 @@ pub fn to_eventbridge(record: &[u8], options: &EnvelopeOptions) -> Result<Result
         }
         Event::EventBridge { .. } => {
             let mut json = String::with_capacity(record.len());
-            crate::json::push_compact(&String::from_utf8_lossy(record), &mut json);
+            crate::json::push_compact_bytes(record, &mut json);
             Ok(json)
         }
         Event::Skipped(reason) => Err(reason),

@@ -347,7 +347,7 @@ fn skip_value_lazy(text: &[u8], mut pos: usize) -> Result<usize, EventError> {
 /// itself escaped. `carry` says the first byte is escaped (a backslash ended the previous
 /// block) and is set when the last byte is an escaping backslash.
 #[inline]
-fn escaped_bytes(mut backslash: u64, carry: &mut bool) -> u64 {
+pub(crate) fn escaped_bytes(mut backslash: u64, carry: &mut bool) -> u64 {
     let mut escaped = 0u64;
     if *carry {
         escaped = 1;
@@ -370,7 +370,7 @@ fn escaped_bytes(mut backslash: u64, carry: &mut bool) -> u64 {
 /// Bit `i` set when an odd number of bits `0..=i` of `x` are set: with `x` the unescaped
 /// quotes, the bytes inside strings (opening quote included, closing quote excluded).
 #[inline]
-fn prefix_xor(mut x: u64) -> u64 {
+pub(crate) fn prefix_xor(mut x: u64) -> u64 {
     x ^= x << 1;
     x ^= x << 2;
     x ^= x << 4;

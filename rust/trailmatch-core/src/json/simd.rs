@@ -97,6 +97,20 @@ mod sse2 {
     }
 
     #[inline]
+    #[target_feature(enable = "sse2")]
+    fn whitespace_sse2(block: &Block) -> u32 {
+        let v = load(block);
+        let ws = _mm_or_si128(_mm_or_si128(eq(v, b' '), eq(v, b'\t')), _mm_or_si128(eq(v, b'\n'), eq(v, b'\r')));
+        _mm_movemask_epi8(ws) as u32
+    }
+
+    #[inline]
+    pub fn whitespace(block: &Block) -> u32 {
+        // SAFETY: as in `string_special`: `sse2` is statically enabled (the module's `cfg`).
+        unsafe { whitespace_sse2(block) }
+    }
+
+    #[inline]
     pub fn skip_masks(block: &Block) -> [u32; 4] {
         // SAFETY: as in `string_special`: `sse2` is statically enabled (the module's `cfg`).
         unsafe { skip_masks_sse2(block) }
@@ -174,6 +188,13 @@ mod portable {
         };
         let (x, y) = (one(a), one(b));
         [x[0] | (y[0] << 8), x[1] | (y[1] << 8), x[2] | (y[2] << 8), x[3] | (y[3] << 8)]
+    }
+
+    #[inline]
+    pub fn whitespace(block: &Block) -> u32 {
+        let [a, b] = words(block);
+        let one = |w: u64| gather(eq(w, b' ') | eq(w, b'\t') | eq(w, b'\n') | eq(w, b'\r'));
+        one(a) | (one(b) << 8)
     }
 
     #[inline]
@@ -291,6 +312,28 @@ pub fn skip_masks(block: &[u8; 64]) -> SkipMasks {
     m
 }
 
+/// JSON whitespace among 64 bytes: space, tab, line feed, carriage return (bit `i` for byte
+/// `i`).
+///
+/// # Example
+///
+/// ```
+/// use trailmatch_core::json::simd::whitespace64;
+///
+/// let mut block = [b'x'; 64];
+/// block[1] = b' ';
+/// block[63] = b'\n';
+/// assert_eq!(whitespace64(&block), (1 << 63) | 0b10);
+/// ```
+#[inline]
+pub fn whitespace64(block: &[u8; 64]) -> u64 {
+    let mut m = 0;
+    for (i, chunk) in block.chunks_exact(16).enumerate() {
+        m |= u64::from(imp::whitespace(chunk.try_into().expect("16 bytes"))) << (16 * i);
+    }
+    m
+}
+
 /// Bytes that matter when skipping a value by its structure: `"`, `[`, `]`, `{`, `}`.
 ///
 /// # Example
@@ -335,6 +378,9 @@ mod tests {
                     ];
                     assert_eq!(sse_or_portable_skip_masks(&block), masks, "{block:?}");
                     assert_eq!(portable::skip_masks(&block), masks, "{block:?}");
+                    let ws = reference(&block, |c| b" \t\n\r".contains(&c));
+                    assert_eq!(imp::whitespace(&block), ws, "{block:?}");
+                    assert_eq!(portable::whitespace(&block), ws, "{block:?}");
                     let equal = reference(&block, |c| c == b);
                     assert_eq!(byte_mask(&block, b), equal, "{block:?}");
                     assert_eq!(portable::byte_mask(&block, b), equal, "{block:?}");
