@@ -199,3 +199,46 @@ def test_explain_array_consistency() -> None:
     assert not e.matched
     assert e.branches[0]["array_conflict"]
     assert "different elements of the same array" in str(e)
+
+
+# --- the garbage collector around batch results ----------------------------------------------
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_batch_calls_leave_the_garbage_collectors_state_as_they_found_it(enabled: bool) -> None:
+    """Batch results are built with the cyclic collector paused (collections triggered by the
+    result objects walked the caller's whole heap); its state is restored after the call, also
+    when the call fails."""
+    import gc
+
+    from trailmatch._core import FilterSet, Replay
+
+    rules = Ruleset()
+    rules.add("r", {"source": ["aws.s3"]})
+    filters = FilterSet()
+    filters.add("f", '{ $.eventName = "GetObject" }')
+    replay = Replay()
+    replay.add_rule(0, "us-east-1", "default", "ENABLED", '{"source": ["aws.s3"]}')
+    record = {
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject",
+        "awsRegion": "us-east-1",
+        "eventType": "AwsApiCall",
+        "readOnly": False,
+        "managementEvent": True,
+    }
+    events = [json.dumps({"source": "aws.s3", "n": i}).encode() for i in range(200)]
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        assert len(rules.match_many(events)) == 200
+        assert gc.isenabled() is enabled
+        assert sum(map(len, filters.match_many([json.dumps(record)] * 200))) == 200
+        assert gc.isenabled() is enabled
+        assert len(replay.process(json.dumps({"Records": [record] * 200}).encode())["matches"]) == 200
+        assert gc.isenabled() is enabled
+        with pytest.raises(EventError):
+            rules.match_many([*events, b"{not json"])
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

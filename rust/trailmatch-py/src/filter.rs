@@ -13,7 +13,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 use rayon::prelude::*;
 use trailmatch_core::filter::{FilterError, FilterId, FilterScratch, FilterSet};
 
-use super::{errors_module, guarded};
+use super::{errors_module, guarded, GcPause};
 
 thread_local! {
     /// One filter-matching scratch per thread (the Python thread, or a rayon worker).
@@ -194,6 +194,7 @@ impl PyFilterSet {
                 }
             })
         })?;
+        let _pause = GcPause::new(py)?;
         let out = PyList::empty(py);
         for matches in results {
             out.append(self.to_python(py, matches)?)?;

@@ -14,7 +14,9 @@ use trailmatch_core::cloudtrail::replay::{to_eventbridge, Item, LogHit, Replay, 
 use trailmatch_core::{Limits, Validation};
 
 use crate::filter::filter_error;
-use crate::{event_bytes, event_error, from_event_error, guarded, parse_validation, pattern_bytes, pattern_error};
+use crate::{
+    event_bytes, event_error, from_event_error, guarded, parse_validation, pattern_bytes, pattern_error, GcPause,
+};
 
 thread_local! {
     static REPLAY_SCRATCH: RefCell<ReplayScratch> = RefCell::new(ReplayScratch::default());
@@ -111,6 +113,7 @@ impl PyReplay {
     }
 
     fn to_python<'py>(py: Python<'py>, items: Vec<Owned>, stats: &Stats) -> PyResult<Bound<'py, PyDict>> {
+        let _pause = GcPause::new(py)?;
         let matches = PyList::empty(py);
         let errors = PyList::empty(py);
         let logged = PyList::empty(py);
