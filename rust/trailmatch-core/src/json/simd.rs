@@ -69,16 +69,6 @@ mod sse2 {
 
     #[inline]
     #[target_feature(enable = "sse2")]
-    fn structural_sse2(block: &Block) -> u32 {
-        let v = load(block);
-        // `[`/`{` and `]`/`}` differ only in bit 5: set it and compare once for each pair.
-        let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-        let m = _mm_or_si128(_mm_or_si128(eq(v, b'"'), eq(folded, b'{')), eq(folded, b'}'));
-        _mm_movemask_epi8(m) as u32
-    }
-
-    #[inline]
-    #[target_feature(enable = "sse2")]
     fn byte_mask_sse2(block: &Block, byte: u8) -> u32 {
         _mm_movemask_epi8(eq(load(block), byte)) as u32
     }
@@ -131,11 +121,6 @@ mod sse2 {
         unsafe { string_special_sse2(block) }
     }
 
-    #[inline]
-    pub fn structural(block: &Block) -> u32 {
-        // SAFETY: as in `string_special`: `sse2` is statically enabled (the module's `cfg`).
-        unsafe { structural_sse2(block) }
-    }
 }
 
 // Compiled everywhere so that its tests run on x86-64 too.
@@ -203,15 +188,6 @@ mod portable {
         gather(eq(a, byte)) | (gather(eq(b, byte)) << 8)
     }
 
-    #[inline]
-    pub fn structural(block: &Block) -> u32 {
-        let [a, b] = words(block);
-        let one = |w: u64| {
-            let folded = w | (ONES * 0x20);
-            gather(eq(w, b'"') | eq(folded, b'{') | eq(folded, b'}'))
-        };
-        one(a) | (one(b) << 8)
-    }
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -334,20 +310,6 @@ pub fn whitespace64(block: &[u8; 64]) -> u64 {
     m
 }
 
-/// Bytes that matter when skipping a value by its structure: `"`, `[`, `]`, `{`, `}`.
-///
-/// # Example
-///
-/// ```
-/// use trailmatch_core::json::simd::structural;
-///
-/// assert_eq!(structural(br#"{"a":[1]}......."#), 0b1_1010_1011);
-/// ```
-#[inline]
-pub fn structural(block: &Block) -> u32 {
-    imp::structural(block)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,11 +327,8 @@ mod tests {
                     let mut block = [filler; 16];
                     block[pos] = b;
                     let special = reference(&block, |c| c == b'"' || c == b'\\' || c < 0x20);
-                    let structure = reference(&block, |c| b"\"[]{}".contains(&c));
                     assert_eq!(string_special(&block), special, "{block:?}");
-                    assert_eq!(structural(&block), structure, "{block:?}");
                     assert_eq!(portable::string_special(&block), special, "{block:?}");
-                    assert_eq!(portable::structural(&block), structure, "{block:?}");
                     let masks = [
                         reference(&block, |c| c == b'"'),
                         reference(&block, |c| c == b'\\'),
