@@ -120,7 +120,6 @@ mod sse2 {
         // through pointers.
         unsafe { string_special_sse2(block) }
     }
-
 }
 
 // Compiled everywhere so that its tests run on x86-64 too.
@@ -187,7 +186,6 @@ mod portable {
         let [a, b] = words(block);
         gather(eq(a, byte)) | (gather(eq(b, byte)) << 8)
     }
-
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
