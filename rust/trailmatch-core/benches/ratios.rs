@@ -68,6 +68,25 @@ fn pair(
     );
 }
 
+/// Parses every event into a sonic-rs `Value`: the parse-only baseline.
+fn sonic_parse(events: &[Vec<u8>]) -> usize {
+    for e in events {
+        black_box(sonic_rs::from_slice::<sonic_rs::Value>(e).expect("json"));
+    }
+    events.len()
+}
+
+/// 1,000 mixed rules on the default bus of every region, with `validation`.
+fn mixed_replay(validation: Validation) -> Replay {
+    let mut replay = Replay::new(EnvelopeOptions::default(), validation, Limits::default());
+    for (region, _) in REGIONS {
+        for (key, pattern) in mixed_rules(1_000, SEED).iter().enumerate() {
+            replay.add_rule(key as u32, region, "default", RuleState::Enabled, pattern.as_bytes()).expect("rule");
+        }
+    }
+    replay
+}
+
 fn match_all(rules: &Ruleset, events: &[Vec<u8>], scratch: &mut Scratch, out: &mut Vec<u32>) -> usize {
     let mut n = 0;
     for e in events {
@@ -94,12 +113,7 @@ fn main() {
         rounds,
         bytes,
         || match_all(&mixed, &events, &mut s1, &mut o1),
-        || {
-            for e in &events {
-                black_box(sonic_rs::from_slice::<sonic_rs::Value>(e).expect("json"));
-            }
-            events.len()
-        },
+        || sonic_parse(&events),
     );
     // The bound of any fully validating matcher here: the scanner validating every byte and
     // extracting nothing, against the same parse.
@@ -115,12 +129,7 @@ fn main() {
             }
             events.len()
         },
-        || {
-            for e in &events {
-                black_box(sonic_rs::from_slice::<sonic_rs::Value>(e).expect("json"));
-            }
-            events.len()
-        },
+        || sonic_parse(&events),
     );
     let mut mixed_lazy = ruleset(&mixed_rules(1_000, SEED));
     mixed_lazy.set_validation(Validation::Lazy);
@@ -130,12 +139,7 @@ fn main() {
         rounds,
         bytes,
         || match_all(&mixed_lazy, &events, &mut s1, &mut o1),
-        || {
-            for e in &events {
-                black_box(sonic_rs::from_slice::<sonic_rs::Value>(e).expect("json"));
-            }
-            events.len()
-        },
+        || sonic_parse(&events),
     );
     drop(mixed_lazy);
     let (mut buf, mut buffers) = (Vec::new(), simd_json::Buffers::default());
@@ -183,45 +187,25 @@ fn main() {
 
     let plain = cloudtrail_file(&records);
     let gz = gzip(&plain);
-    let mut replay = Replay::default();
-    for (region, _) in REGIONS {
-        for (key, pattern) in mixed_rules(1_000, SEED).iter().enumerate() {
-            replay.add_rule(key as u32, region, "default", RuleState::Enabled, pattern.as_bytes()).expect("rule");
-        }
-    }
     let mut rs = ReplayScratch::default();
-    pair(
-        "`.json.gz` Replay::process (1,000 mixed/region) vs decompress only",
-        "≥ 0.8",
-        rounds,
-        plain.len(),
-        || {
-            let mut items = 0usize;
-            replay.process(&gz, &mut rs, &mut |_| items += 1);
-            items
-        },
-        || trailmatch_core::cloudtrail::reader::decode(&gz).bytes.len(),
-    );
-
-    let mut lazy_replay = Replay::new(EnvelopeOptions::default(), Validation::Lazy, Limits::default());
-    for (region, _) in REGIONS {
-        for (key, pattern) in mixed_rules(1_000, SEED).iter().enumerate() {
-            lazy_replay.add_rule(key as u32, region, "default", RuleState::Enabled, pattern.as_bytes()).expect("rule");
-        }
+    for (validation, label) in [
+        (Validation::Full, "`.json.gz` Replay::process (1,000 mixed/region) vs decompress only"),
+        (Validation::Lazy, "`.json.gz` Replay::process, lazy validation, vs decompress only"),
+    ] {
+        let replay = mixed_replay(validation);
+        pair(
+            label,
+            "≥ 0.8",
+            rounds,
+            plain.len(),
+            || {
+                let mut items = 0usize;
+                replay.process(&gz, &mut rs, &mut |_| items += 1);
+                items
+            },
+            || trailmatch_core::cloudtrail::reader::decode(&gz).bytes.len(),
+        );
     }
-    pair(
-        "`.json.gz` Replay::process, lazy validation, vs decompress only",
-        "≥ 0.8",
-        rounds,
-        plain.len(),
-        || {
-            let mut items = 0usize;
-            lazy_replay.process(&gz, &mut rs, &mut |_| items += 1);
-            items
-        },
-        || trailmatch_core::cloudtrail::reader::decode(&gz).bytes.len(),
-    );
-    drop(lazy_replay);
 
     let pairs = filter_pairs(1_000, SEED);
     let mut filters = FilterSet::new();

@@ -18,7 +18,7 @@ pub mod simd;
 pub fn push_string(s: &[u8], out: &mut String) {
     use std::fmt::Write as _;
     // Most values need no escaping: copied whole.
-    if !s.chunks(16).any(|c| simd::string_special(&simd::tail_block(c, 0)) & (u32::MAX >> (32 - c.len())) != 0) {
+    if scan::next_string_special(s, 0) >= s.len() {
         if let Ok(text) = std::str::from_utf8(s) {
             out.push('"');
             out.push_str(text);
@@ -60,28 +60,12 @@ pub fn push_string(s: &[u8], out: &mut String) {
 pub fn push_compact(text: &str, out: &mut String) {
     let b = text.as_bytes();
     let mut pos = 0;
-    let mut in_string = 0u64;
-    let mut escape_carry = false;
+    let mut blocks = scan::StringBlocks::default();
     // Bytes of `text[..pos]` not yet copied start at `start`.
     let mut start = 0;
     while pos < b.len() {
-        let (masks, ws) = match b.get(pos..pos + 64) {
-            Some(chunk) => {
-                let chunk: &[u8; 64] = chunk.try_into().expect("64 bytes");
-                (simd::skip_masks(chunk), simd::whitespace64(chunk))
-            }
-            None => {
-                let mut block = [0u8; 64];
-                block[..b.len() - pos].copy_from_slice(&b[pos..]);
-                (simd::skip_masks(&block), simd::whitespace64(&block))
-            }
-        };
-        let mut quote = masks.quote;
-        if masks.backslash != 0 || escape_carry {
-            quote &= !scan::escaped_bytes(masks.backslash, &mut escape_carry);
-        }
-        let strings = scan::prefix_xor(quote) ^ in_string;
-        in_string = ((strings as i64) >> 63) as u64;
+        let (masks, ws) = scan::with_block(b, pos, |block| (simd::skip_masks(block), simd::whitespace64(block)));
+        let strings = blocks.inside(masks.quote, masks.backslash);
         let mut drop = ws & !strings;
         while drop != 0 {
             let i = pos + drop.trailing_zeros() as usize;

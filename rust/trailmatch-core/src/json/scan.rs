@@ -145,7 +145,7 @@ fn unexpected(text: &[u8], pos: usize, expected: &str) -> EventError {
 /// Offset of the first `"`, `\\` or control character at or after `pos` (`text.len()` or
 /// more if there is none).
 #[inline]
-fn next_string_special(text: &[u8], mut pos: usize) -> usize {
+pub(crate) fn next_string_special(text: &[u8], mut pos: usize) -> usize {
     loop {
         let mask = match text.get(pos..pos + 16) {
             Some(chunk) => simd::string_special(chunk.try_into().expect("16 bytes")),
@@ -347,7 +347,7 @@ fn skip_value_lazy(text: &[u8], mut pos: usize) -> Result<usize, EventError> {
 /// itself escaped. `carry` says the first byte is escaped (a backslash ended the previous
 /// block) and is set when the last byte is an escaping backslash.
 #[inline]
-pub(crate) fn escaped_bytes(mut backslash: u64, carry: &mut bool) -> u64 {
+fn escaped_bytes(mut backslash: u64, carry: &mut bool) -> u64 {
     let mut escaped = 0u64;
     if *carry {
         escaped = 1;
@@ -370,7 +370,7 @@ pub(crate) fn escaped_bytes(mut backslash: u64, carry: &mut bool) -> u64 {
 /// Bit `i` set when an odd number of bits `0..=i` of `x` are set: with `x` the unescaped
 /// quotes, the bytes inside strings (opening quote included, closing quote excluded).
 #[inline]
-pub(crate) fn prefix_xor(mut x: u64) -> u64 {
+fn prefix_xor(mut x: u64) -> u64 {
     x ^= x << 1;
     x ^= x << 2;
     x ^= x << 4;
@@ -378,6 +378,46 @@ pub(crate) fn prefix_xor(mut x: u64) -> u64 {
     x ^= x << 16;
     x ^= x << 32;
     x
+}
+
+/// Which bytes of a text read in 64-byte blocks lie inside strings, carried from block to
+/// block: quotes escaped by an odd run of backslashes are dropped, then the bytes inside
+/// strings are a prefix XOR of the remaining quotes.
+#[derive(Debug, Default)]
+pub(crate) struct StringBlocks {
+    /// All ones when the previous block ended inside a string.
+    in_string: u64,
+    /// The previous block ended with an escaping backslash.
+    escape_carry: bool,
+}
+
+impl StringBlocks {
+    /// The bytes inside strings among the next 64 (opening quote included, closing quote
+    /// excluded), given their quote and backslash masks.
+    #[inline]
+    pub(crate) fn inside(&mut self, mut quote: u64, backslash: u64) -> u64 {
+        if backslash != 0 || self.escape_carry {
+            quote &= !escaped_bytes(backslash, &mut self.escape_carry);
+        }
+        let strings = prefix_xor(quote) ^ self.in_string;
+        self.in_string = ((strings as i64) >> 63) as u64;
+        strings
+    }
+}
+
+/// Calls `f` on the 64 bytes at `pos`; past the end of `text` the block is padded with NUL
+/// bytes (no quote, backslash, bracket or whitespace).
+#[inline]
+pub(crate) fn with_block<R>(text: &[u8], pos: usize, f: impl FnOnce(&[u8; 64]) -> R) -> R {
+    match text.get(pos..pos + 64) {
+        Some(chunk) => f(chunk.try_into().expect("64 bytes")),
+        None => {
+            let mut block = [0u8; 64];
+            let rest = text.get(pos..).unwrap_or_default();
+            block[..rest.len()].copy_from_slice(rest);
+            f(&block)
+        }
+    }
 }
 
 /// Skips the array or object starting at `start` by its brackets and quotes only, 64 bytes
@@ -388,25 +428,10 @@ pub(crate) fn prefix_xor(mut x: u64) -> u64 {
 fn skip_container_lazy(text: &[u8], start: usize) -> Result<usize, EventError> {
     let mut pos = start;
     let mut depth: u64 = 0;
-    // All ones when the previous block ended inside a string.
-    let mut in_string: u64 = 0;
-    let mut escape_carry = false;
+    let mut blocks = StringBlocks::default();
     while pos < text.len() {
-        let masks = match text.get(pos..pos + 64) {
-            Some(chunk) => simd::skip_masks(chunk.try_into().expect("64 bytes")),
-            None => {
-                // The last, partial block: NUL padding is neither a quote nor a bracket.
-                let mut block = [0u8; 64];
-                block[..text.len() - pos].copy_from_slice(&text[pos..]);
-                simd::skip_masks(&block)
-            }
-        };
-        let mut quote = masks.quote;
-        if masks.backslash != 0 || escape_carry {
-            quote &= !escaped_bytes(masks.backslash, &mut escape_carry);
-        }
-        let strings = prefix_xor(quote) ^ in_string;
-        in_string = ((strings as i64) >> 63) as u64;
+        let masks = with_block(text, pos, simd::skip_masks);
+        let strings = blocks.inside(masks.quote, masks.backslash);
         let open = masks.open & !strings;
         let close = masks.close & !strings;
         let closes = u64::from(close.count_ones());
