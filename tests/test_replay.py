@@ -294,6 +294,72 @@ def test_process_file(tmp_path: Path) -> None:
         replay.process_file(str(tmp_path / "missing.json"))
 
 
+def test_match_counts_per_rule() -> None:
+    replay = Replay()
+    replay.add_rule(3, "us-east-1", "default", "ENABLED", {"source": ["aws.iam"]})
+    replay.add_rule(9, "us-east-1", "default", "ENABLED", {"detail": {"eventName": ["DeleteUser"]}})
+    out = replay.process(log(record(), record("DeleteUser"), record("DeleteUser", region="eu-west-1"), record()))
+    assert out["match_counts"] == [(3, 3), (9, 1)]
+    assert sum(n for _, n in out["match_counts"]) == out["stats"]["matches"] == 4
+
+
+def files_of(tmp_path: Path, count: int) -> list[Path]:
+    """``count`` files, gzipped and not, file ``i`` holding ``i + 1`` records."""
+    paths = []
+    for i in range(count):
+        data = log(*[record(f"Create{i}x{j}") for j in range(i + 1)])
+        path = tmp_path / (f"{i:03}.json.gz" if i % 2 else f"{i:03}.json")
+        path.write_bytes(gzip.compress(data) if i % 2 else data)
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize(("threads", "window"), [(1, None), (2, None), (3, 1), (8, 2)])
+def test_process_files_in_order(tmp_path: Path, threads: int, window: int | None) -> None:
+    replay = Replay()
+    replay.add_rule(0, "us-east-1", "default", "ENABLED", {"source": ["aws.iam"]})
+    paths = files_of(tmp_path, 25)
+    paths.insert(7, tmp_path / "missing.json")
+    (tmp_path / "directory.json").mkdir()
+    paths.insert(12, tmp_path / "directory.json")
+    files = replay.process_files(paths, threads=threads, window=window)
+    assert len(files) == len(paths)
+    results = list(files)
+    assert len(results) == len(paths)
+    for path, result in zip(paths, results, strict=True):
+        if path.name == "missing.json":
+            assert isinstance(result, FileNotFoundError)
+            assert str(result.filename) == str(path)
+        elif path.name == "directory.json":
+            assert isinstance(result, IsADirectoryError)
+        else:
+            assert isinstance(result, dict)
+            assert result == replay.process_file(path)
+    assert list(files) == []
+
+
+def test_process_files_stopped_early_and_rules_locked_meanwhile(tmp_path: Path) -> None:
+    replay = Replay()
+    replay.add_rule(0, "us-east-1", "default", "ENABLED", {"source": ["aws.iam"]})
+    paths = files_of(tmp_path, 30)
+    files = replay.process_files(paths, threads=2, window=2)
+    first = next(files)
+    assert isinstance(first, dict)
+    assert first["stats"]["records"] == 1
+    with pytest.raises(RuntimeError, match="cannot be added while"):
+        replay.add_rule(1, "us-east-1", "default", "ENABLED", {"source": ["aws.s3"]})
+    files.close()
+    assert list(files) == []
+    replay.add_rule(1, "us-east-1", "default", "ENABLED", {"source": ["aws.s3"]})  # the run is over
+    # Abandoned without close(): the workers stop when the iterator goes away.
+    abandoned = replay.process_files(paths, threads=2)
+    next(abandoned)
+    del abandoned
+    replay.add_rule(2, "us-east-1", "default", "ENABLED", {"source": ["aws.ec2"]})
+    assert [r["stats"]["records"] for r in replay.process_files(paths[:3])] == [1, 2, 3]  # type: ignore[index]
+    assert list(replay.process_files([])) == []
+
+
 # --- Replay against the events built in full, over the real samples ------------------------
 
 

@@ -1,6 +1,7 @@
 """Type stubs for the Rust extension module ``trailmatch._core``."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from os import PathLike
 from typing import Any, Literal
 
 _JSON = str | bytes | dict[str, Any]
@@ -204,12 +205,45 @@ class Replay:
         decompressed input; ``logged`` lists the records that matched metric filters,
         ``untimed`` every record without a usable ``eventTime`` (with its matches, which no
         metric can place), and ``stats["log_seconds"]`` counts every timed record per second of
-        event time, ``[(unix_seconds, count)]``. The GIL is released throughout.
+        event time, ``[(unix_seconds, count)]``; ``match_counts`` is ``[(key, matches)]`` per
+        rule key that matched. The GIL is released throughout.
         """
     def process_file(self, path: str) -> dict[str, Any]:
         """``process`` for a file read by Rust. Raises ``OSError`` if it cannot be read."""
+    def process_files(
+        self, paths: Sequence[str | PathLike[str]], *, threads: int = 1, window: int | None = None
+    ) -> ReplayFiles:
+        """``process_file`` for many files on ``threads`` Rust threads that never take the GIL.
+
+        Results come back in the order of ``paths``; workers stay at most ``window`` files
+        (default ``2 * threads``) ahead of the caller. Rules cannot be added while a run is
+        under way (``RuntimeError``).
+
+        Example:
+            >>> import os, tempfile
+            >>> from trailmatch._core import Replay
+            >>> replay = Replay()
+            >>> replay.add_rule(0, "us-east-1", "default", "ENABLED", {"source": ["aws.iam"]})
+            >>> folder = tempfile.mkdtemp()
+            >>> path = os.path.join(folder, "a.json")
+            >>> with open(path, "wb") as f:
+            ...     _ = f.write(b'{"Records": [{"eventSource": "iam.amazonaws.com", "awsRegion": "us-east-1"}]}')
+            >>> [r["stats"]["records"] if isinstance(r, dict) else type(r).__name__
+            ...  for r in replay.process_files([path, os.path.join(folder, "missing.json")], threads=2)]
+            [1, 'FileNotFoundError']
+        """
     def match_forwarded(self, region: str, bus: str, event: _Event) -> list[int]:
         """Keys of the rules on ``bus`` in ``region`` that match an event forwarded there."""
+
+class ReplayFiles(Iterator[dict[str, Any] | Exception]):
+    """The results of :meth:`Replay.process_files`, one per path in order: a dict as
+    :meth:`Replay.process` returns, or the exception that kept the file from being read
+    (``OSError``; ``RuntimeError`` for an internal error while processing it)."""
+
+    def __next__(self) -> dict[str, Any] | Exception: ...
+    def __len__(self) -> int: ...
+    def close(self) -> None:
+        """Stop: the workers finish their current file; results not yet taken are dropped."""
 
 def cloudtrail_to_eventbridge(
     record: _Event,

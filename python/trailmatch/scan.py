@@ -33,7 +33,7 @@ import os
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
@@ -322,6 +322,11 @@ class Scanner:
             )
             for rule in self.rules
         ]
+        # The same, shaped for the dispatch loop: per rule key, its (rule, target) deliveries,
+        # whether it forwards, and the keys of rules that neither deliver nor forward.
+        self._pairs = [tuple((p.rule, t) for t in p.deliver_to) for p in self._plans]
+        self._forwards = [bool(p.forward_to) for p in self._plans]
+        self._quiet = frozenset(k for k, p in enumerate(self._plans) if not p.deliver_to and not p.forward_to)
 
     # --- matching -------------------------------------------------------------------------------
 
@@ -356,10 +361,23 @@ class Scanner:
                     summary.untimed_examples.append(Problem(name, f"record {index}: {why}", index, offset))
             if metrics is not None:
                 summary.samples += metrics.add_batch(self.metric_filters, stats["log_seconds"], result["logged"])
+        # Matches per rule and their deliveries are counted from Rust's per-rule totals; per
+        # match, Python only builds the event and calls ``deliver`` (and forwards, rarely).
+        plans = self._plans
+        for key, n in result["match_counts"]:
+            plan = plans[key]
+            summary.matches_by_rule[plan.key] += n
+            summary.deliveries += n * len(plan.deliver_to)
+        pairs, forwards, quiet = self._pairs, self._forwards, self._quiet
         for _index, _offset, keys, event_json, event_id, _region, event_time in result["matches"]:
+            if quiet and all(k in quiet for k in keys):
+                continue
             event = EventJSON(event_json, time=event_time)
             for key in keys:
-                self._matched(self._plans[key], event, event_id, summary, deliver, forwarded=False)
+                for rule, target in pairs[key]:
+                    deliver(rule, target, event, event_id)
+                if forwards[key]:
+                    self._forward(plans[key], event, event_id, summary, deliver, forwarded=False)
 
     def _matched(
         self, plan: _Plan, event: EventJSON, event_id: str, summary: ScanSummary, deliver: DeliverFn, *, forwarded: bool
@@ -368,6 +386,11 @@ class Scanner:
         for target in plan.deliver_to:
             summary.deliveries += 1
             deliver(plan.rule, target, event, event_id)
+        self._forward(plan, event, event_id, summary, deliver, forwarded=forwarded)
+
+    def _forward(
+        self, plan: _Plan, event: EventJSON, event_id: str, summary: ScanSummary, deliver: DeliverFn, *, forwarded: bool
+    ) -> None:
         for name, region, bus in plan.forward_to:
             if forwarded:
                 summary.not_forwarded_again += 1
@@ -395,6 +418,42 @@ class Scanner:
         assert source.load is not None
         return self.replay.process(source.load())
 
+    def _results(self, sources: Sequence[Source]) -> Iterator[tuple[Source, dict[str, Any] | Exception]]:
+        """Each source with its result (or what kept it from being read), in order.
+
+        Local files are read by Rust threads that never take the GIL (``process_files``): the
+        GIL stays with this thread, which dispatches. Sources with a loader (stdin, S3) are
+        loaded and replayed by Python threads, whose downloads overlap.
+        """
+        paths = [s.path for s in sources]
+        if all(p is not None for p in paths):
+            files = self.replay.process_files([p for p in paths if p is not None], threads=self.threads)
+            try:
+                yield from zip(sources, files, strict=True)
+            finally:
+                files.close()
+            return
+        window = 2 * self.threads
+        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="trailmatch-read") as pool:
+            pending: deque[tuple[Source, Future[dict[str, Any]]]] = deque()
+            it = iter(sources)
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < window:
+                    source = next(it, None)
+                    if source is None:
+                        exhausted = True
+                        break
+                    pending.append((source, pool.submit(self._read, source)))
+                if not pending:
+                    return
+                source, future = pending.popleft()
+                try:
+                    result: dict[str, Any] | Exception = future.result()
+                except Exception as e:  # an unreadable source is reported; the others are read
+                    result = e
+                yield source, result
+
     def scan(
         self,
         sources: Sequence[Source],
@@ -413,34 +472,18 @@ class Scanner:
         """
         summary = ScanSummary(ignored=list(ignored))
         started = time.monotonic()
-        window = 2 * self.threads
-        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="trailmatch-read") as pool:
-            pending: deque[tuple[Source, Future[dict[str, Any]]]] = deque()
-            it = iter(sources)
-            exhausted = False
-            while True:
-                while not exhausted and len(pending) < window:
-                    source = next(it, None)
-                    if source is None:
-                        exhausted = True
-                        break
-                    pending.append((source, pool.submit(self._read, source)))
-                if not pending:
-                    break
-                source, future = pending.popleft()
-                summary.files += 1
-                before = summary.errors
-                try:
-                    result = future.result()
-                except Exception as e:  # an unreadable source is reported; the others are read
-                    summary.report(Problem.unreadable(source.name, e), self.max_problems)
-                else:
-                    self._dispatch(result, source.name, summary, deliver, metrics)
-                if on_problem is not None:
-                    for problem in summary.problems[before : summary.errors]:
-                        on_problem(problem)
-                if progress is not None:
-                    progress.show(summary)
+        for source, result in self._results(sources):
+            summary.files += 1
+            before = summary.errors
+            if isinstance(result, Exception):  # an unreadable source is reported; the others are read
+                summary.report(Problem.unreadable(source.name, result), self.max_problems)
+            else:
+                self._dispatch(result, source.name, summary, deliver, metrics)
+            if on_problem is not None:
+                for problem in summary.problems[before : summary.errors]:
+                    on_problem(problem)
+            if progress is not None:
+                progress.show(summary)
         if progress is not None:
             progress.show(summary, final=True)
             progress.close()

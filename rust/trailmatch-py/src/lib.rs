@@ -20,6 +20,7 @@ use trailmatch_core::{EventError, Limits, PatternError, RuleId, Scratch, Validat
 
 mod filter;
 mod replay;
+mod replay_files;
 
 thread_local! {
     /// One matching scratch per thread (the Python thread, or a rayon worker).
@@ -66,15 +67,18 @@ fn from_event_error(py: Python<'_>, e: &EventError, index: Option<usize>) -> PyE
 fn guarded<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            Err(PyRuntimeError::new_err(format!("internal error in trailmatch (please report it): {what}")))
-        }
+        Err(panic) => Err(internal_error(panic.as_ref())),
     }
+}
+
+/// The `RuntimeError` a caught Rust panic becomes.
+fn internal_error(panic: &(dyn std::any::Any + Send)) -> PyErr {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    PyRuntimeError::new_err(format!("internal error in trailmatch (please report it): {what}"))
 }
 
 /// Pauses Python's cyclic garbage collector while batch results are built, and restores it
@@ -363,6 +367,7 @@ fn explain<'py>(
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRuleset>()?;
     m.add_class::<replay::PyReplay>()?;
+    m.add_class::<replay_files::PyReplayFiles>()?;
     m.add_class::<filter::PyFilterSet>()?;
     m.add_function(wrap_pyfunction!(filter::test_metric_filter, m)?)?;
     m.add_function(wrap_pyfunction!(replay::cloudtrail_to_eventbridge, m)?)?;

@@ -37,26 +37,68 @@ pub struct Decoded<'a> {
 /// assert_eq!(&*decode(b"{}").bytes, b"{}");
 /// ```
 pub fn decode(data: &[u8]) -> Decoded<'_> {
-    if !data.starts_with(&[0x1f, 0x8b]) {
-        return Decoded { bytes: Cow::Borrowed(data), gzip: false, error: None };
+    let mut out = Vec::new();
+    let Inflated { gzip, error } = inflate(data, &mut out);
+    if gzip {
+        Decoded { bytes: Cow::Owned(out), gzip, error }
+    } else {
+        Decoded { bytes: Cow::Borrowed(data), gzip, error }
     }
-    let mut out = Vec::with_capacity(data.len() * 8);
-    let mut decoder = flate2::read::MultiGzDecoder::new(data);
-    let mut chunk = vec![0u8; 1 << 16];
-    let error = loop {
-        match decoder.read(&mut chunk) {
-            Ok(0) => break None,
-            Ok(n) => out.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                break Some(format!(
-                    "gzip data is truncated or corrupt ({e}); read {} bytes before the damage",
-                    out.len()
-                ))
-            }
-        }
-    };
-    Decoded { bytes: Cow::Owned(out), gzip: true, error }
+}
+
+/// [`decode`] into a buffer the caller keeps from one input to the next: decompressed data
+/// goes into `buf` (cleared first), whose memory is reused instead of being allocated, faulted
+/// in and returned for every file.
+///
+/// # Example
+///
+/// ```
+/// use std::io::Write;
+/// use trailmatch_core::cloudtrail::reader::decode_into;
+///
+/// let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+/// gz.write_all(br#"{"Records": []}"#).unwrap();
+/// let gz = gz.finish().unwrap();
+/// let mut buf = Vec::new();
+/// let decoded = decode_into(&gz, &mut buf);
+/// assert_eq!((&*decoded.bytes, decoded.gzip), (&br#"{"Records": []}"#[..], true));
+/// assert_eq!(&*decode_into(b"[]", &mut buf).bytes, b"[]"); // not gzip: borrowed as it is
+/// ```
+pub fn decode_into<'a>(data: &'a [u8], buf: &'a mut Vec<u8>) -> Decoded<'a> {
+    let Inflated { gzip, error } = inflate(data, buf);
+    if gzip {
+        Decoded { bytes: Cow::Borrowed(buf.as_slice()), gzip, error }
+    } else {
+        Decoded { bytes: Cow::Borrowed(data), gzip, error }
+    }
+}
+
+struct Inflated {
+    gzip: bool,
+    error: Option<String>,
+}
+
+/// Inflates `data` into `out` (cleared) if it is gzip (every member of a multi-member stream).
+fn inflate(data: &[u8], out: &mut Vec<u8>) -> Inflated {
+    out.clear();
+    if !data.starts_with(&[0x1f, 0x8b]) {
+        return Inflated { gzip: false, error: None };
+    }
+    // The trailer's ISIZE is the last member's size modulo 2^32: a hint that spares the
+    // buffer's regrowth (copies and page faults), capped so that a forged trailer cannot make
+    // a small input reserve gigabytes (deflate expands at most 1032:1).
+    let hint = data
+        .len()
+        .checked_sub(4)
+        .map_or(0, |at| u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]) as usize);
+    out.reserve(hint.clamp(data.len(), data.len().saturating_mul(64)).saturating_add(64));
+    // `read_to_end` inflates straight into the buffer's spare capacity (no intermediate chunk)
+    // and keeps what was read before an error.
+    let error = flate2::bufread::MultiGzDecoder::new(data)
+        .read_to_end(out)
+        .err()
+        .map(|e| format!("gzip data is truncated or corrupt ({e}); read {} bytes before the damage", out.len()));
+    Inflated { gzip: true, error }
 }
 
 /// One record: its position in the input and its bytes (a JSON value, normally an object).
@@ -387,5 +429,33 @@ mod tests {
         let cut = decode(&packed[..packed.len() / 2]);
         assert!(cut.error.as_deref().unwrap().contains("truncated or corrupt"));
         assert!(!cut.bytes.is_empty() && big.starts_with(&cut.bytes));
+    }
+
+    #[test]
+    fn decode_into_reuses_its_buffer() {
+        let big: Vec<u8> = (0..20_000).flat_map(|i| format!("{{\"n\": {i}}}\n").into_bytes()).collect();
+        let packed = gzip(&big);
+        let mut buf = Vec::new();
+        assert_eq!(&*decode_into(&packed, &mut buf).bytes, &big[..]);
+        // The size hint from the trailer: no regrowth.
+        assert!(buf.capacity() >= big.len() && buf.capacity() <= big.len() + 64, "{}", buf.capacity());
+        let (at, capacity) = (buf.as_ptr(), buf.capacity());
+        let small = gzip(b"{}");
+        assert_eq!(&*decode_into(&small, &mut buf).bytes, b"{}");
+        assert_eq!((buf.as_ptr(), buf.capacity()), (at, capacity), "the same memory, reused");
+        // Not gzip: borrowed, the buffer left empty.
+        assert_eq!(&*decode_into(b"[1]", &mut buf).bytes, b"[1]");
+        assert!(buf.is_empty());
+        // Cut: what was inflated is kept, as with `decode`.
+        let cut = decode_into(&packed[..packed.len() / 2], &mut buf);
+        assert!(cut.error.is_some() && !cut.bytes.is_empty() && big.starts_with(&cut.bytes));
+        // A forged trailer claiming 4 GB reserves at most 64 times the input.
+        let mut forged = gzip(b"{}");
+        let n = forged.len();
+        forged[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut fresh = Vec::new();
+        let d = decode_into(&forged, &mut fresh);
+        assert!(d.error.is_some(), "the length check fails");
+        assert!(fresh.capacity() <= 64 * n + 64);
     }
 }

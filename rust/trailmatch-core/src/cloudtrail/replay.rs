@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use rustc_hash::FxHashMap;
 
 use super::envelope::{event_time, view, Envelope, EnvelopeOptions, Event, Skip};
-use super::reader::{decode, Records};
+use super::reader::{decode_into, Records};
 use super::time;
 use crate::automaton::{RuleId, Ruleset, Scratch};
 use crate::error::{EventError, PatternError};
@@ -198,7 +198,12 @@ pub struct ReplayScratch {
     ids: Vec<RuleId>,
     keys: Vec<u32>,
     json: String,
+    /// The decompressed input, reused from one input to the next.
+    inflated: Vec<u8>,
 }
+
+/// Larger decompression buffers are not kept for the next input.
+const KEEP_INFLATED: usize = 64 << 20;
 
 /// Rules deployed on buses in regions, ready to replay CloudTrail data.
 ///
@@ -397,7 +402,22 @@ impl Replay {
     /// on its region's default bus and against the metric filters, and reports matches and
     /// problems to `sink`.
     pub fn process(&self, data: &[u8], scratch: &mut ReplayScratch, sink: &mut impl FnMut(Item<'_>)) -> Stats {
-        let decoded = decode(data);
+        let mut inflated = std::mem::take(&mut scratch.inflated);
+        let stats = self.process_decoded(data, &mut inflated, scratch, sink);
+        if inflated.capacity() <= KEEP_INFLATED {
+            scratch.inflated = inflated;
+        }
+        stats
+    }
+
+    fn process_decoded(
+        &self,
+        data: &[u8],
+        inflated: &mut Vec<u8>,
+        scratch: &mut ReplayScratch,
+        sink: &mut impl FnMut(Item<'_>),
+    ) -> Stats {
+        let decoded = decode_into(data, inflated);
         let mut stats = Stats { bytes: decoded.bytes.len() as u64, gzip: decoded.gzip, ..Stats::default() };
         let mut lost_record = None;
         for record in Records::new(&decoded.bytes) {

@@ -1,0 +1,218 @@
+//! `Replay.process_files`: files replayed by Rust threads that never take the GIL, handed to
+//! Python in input order.
+//!
+//! With Python threads each calling `process_file`, a reader had to take the GIL back to turn
+//! its results into Python objects, while the thread dispatching matches held it: with most
+//! records matching, a core sat idle for a quarter of a scan. Here the workers read,
+//! decompress, split and match without ever touching the interpreter; the consuming thread
+//! builds each file's Python objects when it takes the file, so the GIL's only holder is the
+//! thread that needs the objects anyway.
+//!
+//! Workers claim files in order and stay at most `window` files ahead of the consumer, which
+//! bounds memory whatever the speed of delivery. A file's buffers go back to a pool when the
+//! consumer has built its objects. A file that cannot be read yields its `OSError`; a panic
+//! while processing one yields a `RuntimeError` for that file, and the other files are read.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use trailmatch_core::cloudtrail::replay::{Replay, ReplayScratch, Stats};
+
+use crate::internal_error;
+use crate::replay::{os_error, read_file, run, Collected, PyReplay, KEEP_BUFFER};
+
+/// What processing one file gave.
+enum Outcome {
+    Done(Box<(Collected, Stats)>),
+    Unreadable(std::io::Error),
+    Panicked(Box<dyn std::any::Any + Send>),
+}
+
+#[derive(Default)]
+struct State {
+    /// The next file a worker claims.
+    next: usize,
+    /// Files handed to Python so far (the next one to hand over is this index).
+    consumed: usize,
+    /// Finished files not yet handed over.
+    done: HashMap<usize, Outcome>,
+    /// Buffers of handed-over files, for the workers to reuse.
+    spare: Vec<Collected>,
+    /// Set when the consumer is gone: workers stop after their current file.
+    stop: bool,
+}
+
+struct Shared {
+    paths: Vec<PathBuf>,
+    window: usize,
+    state: Mutex<State>,
+    /// Signalled when a file is done.
+    ready: Condvar,
+    /// Signalled when a file is handed over, or on stop.
+    room: Condvar,
+}
+
+impl Shared {
+    /// The state; a worker that panicked holding the lock left it consistent (every update
+    /// is a single assignment), so a poisoned lock is used as it is.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A worker's loop. Each worker holds its own reference to the replay, released when it
+    /// ends: once the run is over (or stopped), rules can be added again.
+    fn work(&self, replay: &Replay) {
+        let mut scratch = ReplayScratch::default();
+        let mut file = Vec::new();
+        loop {
+            let (i, mut out) = {
+                let mut st = self.lock();
+                loop {
+                    if st.stop || st.next >= self.paths.len() {
+                        return;
+                    }
+                    if st.next < st.consumed + self.window {
+                        break;
+                    }
+                    st = self.room.wait(st).unwrap_or_else(PoisonError::into_inner);
+                }
+                st.next += 1;
+                (st.next - 1, st.spare.pop().unwrap_or_default())
+            };
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                read_file(&self.paths[i], &mut file).map(|()| run(replay, &file, &mut scratch, &mut out))
+            }));
+            let outcome = match result {
+                Ok(Ok(stats)) => Outcome::Done(Box::new((out, stats))),
+                Ok(Err(e)) => Outcome::Unreadable(e),
+                Err(panic) => {
+                    // Whatever the scratch held is suspect after a panic: start afresh.
+                    scratch = ReplayScratch::default();
+                    Outcome::Panicked(panic)
+                }
+            };
+            if file.capacity() > KEEP_BUFFER {
+                file = Vec::new();
+            }
+            self.lock().done.insert(i, outcome);
+            self.ready.notify_all();
+        }
+    }
+
+    fn stop(&self) {
+        self.lock().stop = true;
+        self.room.notify_all();
+        self.ready.notify_all();
+    }
+}
+
+/// The results of `Replay.process_files`, file by file in input order (see the stub).
+#[pyclass(module = "trailmatch._core", name = "ReplayFiles")]
+pub struct PyReplayFiles {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl PyReplayFiles {
+    /// Starts `threads` workers replaying `paths` through `replay`.
+    pub(crate) fn start(
+        replay: &Arc<Replay>,
+        paths: Vec<PathBuf>,
+        threads: usize,
+        window: Option<usize>,
+    ) -> PyResult<Self> {
+        let threads = threads.clamp(1, paths.len().max(1));
+        let window = window.unwrap_or(2 * threads).max(threads);
+        let shared =
+            Arc::new(Shared { paths, window, state: Mutex::default(), ready: Condvar::new(), room: Condvar::new() });
+        let mut files = PyReplayFiles { shared, workers: Vec::with_capacity(threads) };
+        for n in 0..threads {
+            let (shared, replay) = (Arc::clone(&files.shared), Arc::clone(replay));
+            let spawned =
+                std::thread::Builder::new().name(format!("trailmatch-replay-{n}")).spawn(move || shared.work(&replay));
+            match spawned {
+                Ok(handle) => files.workers.push(handle),
+                // Dropping `files` stops and joins the workers already started.
+                Err(e) => return Err(PyRuntimeError::new_err(format!("cannot start a replay thread: {e}"))),
+            }
+        }
+        Ok(files)
+    }
+
+    /// Stops the workers (after their current file) and waits for them.
+    fn finish(&mut self) {
+        self.shared.stop();
+        for worker in self.workers.drain(..) {
+            // A worker's panics are caught per file; a join error cannot carry anything new.
+            let _ = worker.join();
+        }
+    }
+}
+
+#[pymethods]
+impl PyReplayFiles {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    /// The next file's result (a dict as `Replay.process` returns), or the exception that
+    /// kept it from being read; `None` (StopIteration) after the last file.
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let shared = Arc::clone(&self.shared);
+        let taken = py.detach(|| {
+            let mut st = shared.lock();
+            let i = st.consumed;
+            if st.stop || i >= shared.paths.len() {
+                return None;
+            }
+            loop {
+                if let Some(outcome) = st.done.remove(&i) {
+                    st.consumed += 1;
+                    shared.room.notify_all();
+                    return Some((i, outcome));
+                }
+                st = shared.ready.wait(st).unwrap_or_else(PoisonError::into_inner);
+            }
+        });
+        let Some((i, outcome)) = taken else {
+            py.detach(|| self.finish());
+            return Ok(None);
+        };
+        match outcome {
+            Outcome::Done(done) => {
+                let (mut out, stats) = *done;
+                let result = PyReplay::to_python(py, &mut out, &stats);
+                out.trim();
+                shared.lock().spare.push(out);
+                Ok(Some(result?.into_any()))
+            }
+            Outcome::Unreadable(e) => Ok(Some(os_error(&e, &shared.paths[i]).into_value(py).into_bound(py).into_any())),
+            Outcome::Panicked(panic) => {
+                Ok(Some(internal_error(panic.as_ref()).into_value(py).into_bound(py).into_any()))
+            }
+        }
+    }
+
+    /// Number of files.
+    fn __len__(&self) -> usize {
+        self.shared.paths.len()
+    }
+
+    /// Stops reading: files not yet handed over are dropped (also done when the object is
+    /// garbage-collected).
+    fn close(&mut self, py: Python<'_>) {
+        py.detach(|| self.finish());
+    }
+}
+
+impl Drop for PyReplayFiles {
+    fn drop(&mut self) {
+        // The workers never take the GIL, so waiting for them here cannot deadlock.
+        self.finish();
+    }
+}
