@@ -255,7 +255,7 @@ mod json_gz {
     fn decompress_only(bencher: Bencher) {
         let (gz, plain) = &*FILE;
         // Into one buffer reused from round to round, as the replay's own decompression.
-        let mut inflated = Vec::new();
+        let mut inflated = trailmatch_core::cloudtrail::reader::InflateBuffer::default();
         bencher.counter(BytesCount::new(*plain)).bench_local(|| {
             let decoded = trailmatch_core::cloudtrail::reader::decode_into(black_box(gz), &mut inflated);
             decoded.bytes.len()

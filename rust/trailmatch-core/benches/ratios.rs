@@ -188,7 +188,7 @@ fn main() {
     let plain = cloudtrail_file(&records);
     let gz = gzip(&plain);
     let mut rs = ReplayScratch::default();
-    let mut inflated = Vec::new();
+    let mut inflated = trailmatch_core::cloudtrail::reader::InflateBuffer::default();
     for (validation, label) in [
         (Validation::Full, "`.json.gz` Replay::process (1,000 mixed/region) vs decompress only"),
         (Validation::Lazy, "`.json.gz` Replay::process, lazy validation, vs decompress only"),

@@ -30,7 +30,7 @@ fn main() {
     let plain: usize = files.iter().map(|f| decode(f).bytes.len()).sum();
     let mut scratch = ReplayScratch::default();
     // Decompression only, into one buffer reused from file to file (as the replay does).
-    let mut inflated = Vec::new();
+    let mut inflated = trailmatch_core::cloudtrail::reader::InflateBuffer::default();
     let (mut best_all, mut best_decode) = (f64::MAX, f64::MAX);
     let mut records = 0;
     for _ in 0..rounds {

@@ -526,12 +526,27 @@ impl Ruleset {
         scratch: &mut Scratch,
         out: &mut Vec<RuleId>,
     ) -> Result<(), EventError> {
+        self.matches_keyed_parts(fields.len(), |i| fields[i].0, |i| fields[i].1, detail, scratch, out)
+    }
+
+    /// [`matches_parts`](Self::matches_parts) with `count` top-level fields given by their
+    /// `key` and `value` functions: a value is asked for only when a rule reads its key (an
+    /// envelope's `id`, a UUID to compute, seldom is).
+    pub(crate) fn matches_keyed_parts<'v>(
+        &self,
+        count: usize,
+        key: impl Fn(usize) -> &'v [u8],
+        value: impl Fn(usize) -> &'v str,
+        detail: &[u8],
+        scratch: &mut Scratch,
+        out: &mut Vec<RuleId>,
+    ) -> Result<(), EventError> {
         out.clear();
         let st = &mut scratch.state;
         st.begin(self);
-        for &(key, value) in fields {
-            if let Some(path) = self.tree.child(FieldTree::ROOT, key).and_then(|n| self.tree.path_at(n)) {
-                self.on_leaf(path, Leaf::Str(value.as_bytes()), 0, st);
+        for i in 0..count {
+            if let Some(path) = self.tree.child(FieldTree::ROOT, key(i)).and_then(|n| self.tree.path_at(n)) {
+                self.on_leaf(path, Leaf::Str(value(i).as_bytes()), 0, st);
             }
         }
         let mut sink = |path: PathId, leaf: Leaf<'_>, ctx: u32| self.on_leaf(path, leaf, ctx, st);

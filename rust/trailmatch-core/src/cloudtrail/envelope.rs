@@ -104,8 +104,11 @@ impl Skip {
 /// The EventBridge event of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope<'a> {
-    /// `id`, a UUID.
-    pub id: String,
+    /// `id`, a UUID, made on first use ([`Envelope::id`]): most events are matched and
+    /// dropped without anyone reading it.
+    id: std::cell::OnceCell<String>,
+    /// Whether `id` is random rather than derived from the `eventID`.
+    random_id: bool,
     /// `detail-type`.
     pub detail_type: Cow<'a, str>,
     /// `source`.
@@ -169,8 +172,14 @@ struct Fields {
 }
 
 fn fields(record: &[u8]) -> Result<Fields, EventError> {
+    Ok(fields_prefix(record)?.0)
+}
+
+/// The fields of the object at the start of `text` (after whitespace), and where it ends.
+fn fields_prefix(text: &[u8]) -> Result<(Fields, usize), EventError> {
+    let record = text;
     let mut f = Fields::default();
-    top_level_values(record, skip_ws(record), &mut |key, start, end| {
+    let end = top_level_values(record, skip_ws(record), &mut |key, start, end| {
         let slot = match key {
             b"eventType" => &mut f.event_type,
             b"eventSource" => &mut f.event_source,
@@ -194,7 +203,7 @@ fn fields(record: &[u8]) -> Result<Fields, EventError> {
         slot.get_or_insert((start, end));
         true
     })?;
-    Ok(f)
+    Ok((f, end))
 }
 
 fn skip_ws(text: &[u8]) -> usize {
@@ -298,7 +307,36 @@ pub fn event_time(record: &[u8]) -> Result<Option<Cow<'_, str>>, EventError> {
 /// assert!(json.starts_with(r#"{"version":"0","id":""#));
 /// ```
 pub fn view<'a>(record: &'a [u8], options: &EnvelopeOptions) -> Result<Event<'a>, EventError> {
-    let f = fields(record)?;
+    let (f, _) = fields_prefix(record)?;
+    Ok(view_fields(record, &f, options))
+}
+
+/// [`view`] of the object at the start of `text` (after whitespace), whatever follows it;
+/// returns the view and the object's length. One walk both finds where a record ends and
+/// collects what its envelope needs.
+///
+/// # Errors
+///
+/// An [`EventError`] if the object is malformed at its top level (its nested values are
+/// skipped by their brackets and quotes only).
+///
+/// # Example
+///
+/// ```
+/// use trailmatch_core::cloudtrail::envelope::{view_prefix, EnvelopeOptions, Event};
+///
+/// let text = br#"{"eventSource": "s3.amazonaws.com", "eventID": "1"}, {"eventSource": "x"}"#;
+/// let (event, len) = view_prefix(text, &EnvelopeOptions::default()).unwrap();
+/// assert!(matches!(event, Event::CloudTrail(ref env) if env.source == "aws.s3"));
+/// assert_eq!(&text[len..len + 2], b", ");
+/// ```
+pub fn view_prefix<'a>(text: &'a [u8], options: &EnvelopeOptions) -> Result<(Event<'a>, usize), EventError> {
+    let (f, end) = fields_prefix(text)?;
+    let record = &text[..end];
+    Ok((view_fields(record, &f, options), end))
+}
+
+fn view_fields<'a>(record: &'a [u8], f: &Fields, options: &EnvelopeOptions) -> Event<'a> {
     if let (Some(_), Some(_), Some((ds, de))) = (f.detail_type, f.source, f.detail) {
         let region = string(record, f.region).unwrap_or(Cow::Borrowed(""));
         let detail = &record[ds..de];
@@ -311,12 +349,12 @@ pub fn view<'a>(record: &'a [u8], options: &EnvelopeOptions) -> Result<Event<'a>
         };
         let event_id = event_id.or_else(|| string(record, f.id)).unwrap_or(Cow::Borrowed(""));
         let time = string(record, f.time).unwrap_or(Cow::Borrowed(""));
-        return Ok(Event::EventBridge { region, event_id, read_only, time });
+        return Event::EventBridge { region, event_id, read_only, time };
     }
     let event_type = string(record, f.event_type);
     let detail_type = match detail_type(event_type.as_deref(), options) {
         Ok(d) => d,
-        Err(skip) => return Ok(Event::Skipped(skip)),
+        Err(skip) => return Event::Skipped(skip),
     };
     let source: Cow<'a, str> = match string(record, f.event_source) {
         Some(es) => match options.source_overrides.iter().find(|(from, _)| *from == *es) {
@@ -324,18 +362,12 @@ pub fn view<'a>(record: &'a [u8], options: &EnvelopeOptions) -> Result<Event<'a>
             None => Cow::Owned(format!("aws.{}", es.strip_suffix(".amazonaws.com").unwrap_or(&es))),
         },
         None if event_type.as_deref() == Some("AwsCloudTrailInsight") => Cow::Borrowed("aws.cloudtrail"),
-        None => return Ok(Event::Skipped(Skip::NoEventSource)),
+        None => return Event::Skipped(Skip::NoEventSource),
     };
     let event_id = string(record, f.event_id).unwrap_or(Cow::Borrowed(""));
-    let id = match options.ids {
-        IdPolicy::Deterministic => {
-            let name: &[u8] = if event_id.is_empty() { record } else { event_id.as_bytes() };
-            uuid::Uuid::new_v5(&ID_NAMESPACE, name)
-        }
-        IdPolicy::Random => uuid::Uuid::new_v4(),
-    };
     let envelope = Envelope {
-        id: id.hyphenated().to_string(),
+        id: std::cell::OnceCell::new(),
+        random_id: options.ids == IdPolicy::Random,
         detail_type,
         source,
         account: string(record, f.recipient_account).unwrap_or_else(|| Cow::Owned(options.default_account.clone())),
@@ -343,37 +375,71 @@ pub fn view<'a>(record: &'a [u8], options: &EnvelopeOptions) -> Result<Event<'a>
         region: string(record, f.aws_region).unwrap_or(Cow::Borrowed("")),
         detail: record,
         event_id,
-        read_only: classify_read_only(record, &f, options.read_only),
+        read_only: classify_read_only(record, f, options.read_only),
     };
-    if envelope.upper_json_len() > options.max_event_bytes && envelope.json_len() > options.max_event_bytes {
-        return Ok(Event::Skipped(Skip::TooLarge));
+    if envelope.upper_json_len() > options.max_event_bytes
+        && envelope.envelope_len() + envelope.detail.len() > options.max_event_bytes
+        && envelope.json_len() > options.max_event_bytes
+    {
+        return Event::Skipped(Skip::TooLarge);
     }
-    Ok(Event::CloudTrail(envelope))
+    Event::CloudTrail(envelope)
 }
 
+/// The keys of [`Envelope::fields`], in EventBridge's order.
+pub const ENVELOPE_KEYS: [&[u8]; 7] = [b"version", b"id", b"detail-type", b"source", b"account", b"time", b"region"];
+
 impl Envelope<'_> {
-    /// The envelope's fields other than `detail`, in EventBridge's order, for matching.
+    /// `id`: a UUID (version 5 of the record's `eventID` under the deterministic policy,
+    /// version 4 under the random one), made on first use.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use trailmatch_core::cloudtrail::envelope::{view, EnvelopeOptions, Event};
+    ///
+    /// let id = |record: &[u8]| match view(record, &EnvelopeOptions::default()).unwrap() {
+    ///     Event::CloudTrail(env) => env.id().to_owned(),
+    ///     _ => unreachable!(),
+    /// };
+    /// let a = id(br#"{"eventSource": "iam.amazonaws.com", "eventID": "e1"}"#);
+    /// assert_eq!(a, id(br#"{"eventID": "e1", "eventSource": "iam.amazonaws.com", "x": 1}"#));
+    /// assert_eq!((a.len(), &a[14..15]), (36, "5")); // a version 5 UUID of the eventID
+    /// ```
+    pub fn id(&self) -> &str {
+        self.id.get_or_init(|| {
+            let id = if self.random_id {
+                uuid::Uuid::new_v4()
+            } else {
+                // Without an eventID, the record's text keeps the id deterministic.
+                let name = if self.event_id.is_empty() { self.detail } else { self.event_id.as_bytes() };
+                uuid::Uuid::new_v5(&ID_NAMESPACE, name)
+            };
+            id.hyphenated().to_string()
+        })
+    }
+
+    /// The value of the envelope field `ENVELOPE_KEYS[i]`.
+    pub fn field(&self, i: usize) -> &str {
+        match i {
+            0 => "0",
+            1 => self.id(),
+            2 => &self.detail_type,
+            3 => &self.source,
+            4 => &self.account,
+            5 => &self.time,
+            _ => &self.region,
+        }
+    }
+
+    /// The envelope's fields other than `detail`, in EventBridge's order.
     pub fn fields(&self) -> [(&'static [u8], &str); 7] {
-        [
-            (b"version", "0"),
-            (b"id", &self.id),
-            (b"detail-type", &self.detail_type),
-            (b"source", &self.source),
-            (b"account", &self.account),
-            (b"time", &self.time),
-            (b"region", &self.region),
-        ]
+        std::array::from_fn(|i| (ENVELOPE_KEYS[i], self.field(i)))
     }
 
     /// Length of [`write_json`](Self::write_json)'s output.
     pub fn json_len(&self) -> usize {
         self.envelope_len() + crate::json::compact_len(self.detail)
-    }
-
-    /// Length of the output without `detail`, plus `detail` as it is (with its whitespace): an
-    /// upper bound of [`json_len`](Self::json_len) that costs nothing to compute.
-    fn upper_json_len(&self) -> usize {
-        self.envelope_len() + self.detail.len()
     }
 
     fn envelope_len(&self) -> usize {
@@ -384,6 +450,16 @@ impl Envelope<'_> {
         n + br#""resources":[],"detail":"#.len() + 2
     }
 
+    /// Length of the output without `detail`, plus `detail` as it is (with its whitespace),
+    /// every envelope character counted as a six-byte escape: an upper bound of
+    /// [`json_len`](Self::json_len) that reads no text and makes no `id`.
+    fn upper_json_len(&self) -> usize {
+        let values =
+            self.detail_type.len() + self.source.len() + self.account.len() + self.time.len() + self.region.len();
+        // version, id (36 characters, no escapes), resources and detail keys, quotes, colons, commas.
+        6 * values + 300 + self.detail.len()
+    }
+
     /// Appends the event's JSON, compact: the envelope fields, then `detail`, the record's own
     /// text without the whitespace between its tokens (strings and numbers exactly as written).
     pub fn write_json(&self, out: &mut String) {
@@ -391,7 +467,7 @@ impl Envelope<'_> {
         for (key, value) in self.fields() {
             crate::json::push_string(key, out);
             out.push(':');
-            crate::json::push_string(value.as_bytes(), out);
+            crate::json::push_str(value, out);
             out.push(',');
         }
         out.push_str(r#""resources":[],"detail":"#);
@@ -470,10 +546,10 @@ mod tests {
         let o = EnvelopeOptions::default();
         let a = envelope(&record(""), &o);
         let b = envelope(&record(r#", "x": 1"#), &o);
-        assert_eq!(a.id, b.id);
-        assert_eq!(a.id.len(), 36);
+        assert_eq!(a.id(), b.id());
+        assert_eq!(a.id().len(), 36);
         let r = EnvelopeOptions { ids: IdPolicy::Random, ..EnvelopeOptions::default() };
-        assert_ne!(envelope(&record(""), &r).id, envelope(&record(""), &r).id);
+        assert_ne!(envelope(&record(""), &r).id(), envelope(&record(""), &r).id());
     }
 
     #[test]

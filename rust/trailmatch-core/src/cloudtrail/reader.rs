@@ -37,39 +37,54 @@ pub struct Decoded<'a> {
 /// assert_eq!(&*decode(b"{}").bytes, b"{}");
 /// ```
 pub fn decode(data: &[u8]) -> Decoded<'_> {
-    let mut out = Vec::new();
-    let Inflated { gzip, error } = inflate(data, &mut out);
+    let (mut out, mut len) = (Vec::new(), 0);
+    let Inflated { gzip, error } = inflate(data, &mut out, &mut len);
     if gzip {
+        out.truncate(len);
         Decoded { bytes: Cow::Owned(out), gzip, error }
     } else {
         Decoded { bytes: Cow::Borrowed(data), gzip, error }
     }
 }
 
-/// [`decode`] into a buffer the caller keeps from one input to the next: decompressed data
-/// goes into `buf` (cleared first), whose memory is reused instead of being allocated, faulted
-/// in and returned for every file.
+/// [`decode`] into a buffer the caller keeps from one input to the next: its memory is reused
+/// instead of being allocated, faulted in, zeroed and returned for every file.
 ///
 /// # Example
 ///
 /// ```
 /// use std::io::Write;
-/// use trailmatch_core::cloudtrail::reader::decode_into;
+/// use trailmatch_core::cloudtrail::reader::{decode_into, InflateBuffer};
 ///
 /// let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
 /// gz.write_all(br#"{"Records": []}"#).unwrap();
 /// let gz = gz.finish().unwrap();
-/// let mut buf = Vec::new();
+/// let mut buf = InflateBuffer::default();
 /// let decoded = decode_into(&gz, &mut buf);
 /// assert_eq!((&*decoded.bytes, decoded.gzip), (&br#"{"Records": []}"#[..], true));
 /// assert_eq!(&*decode_into(b"[]", &mut buf).bytes, b"[]"); // not gzip: borrowed as it is
 /// ```
-pub fn decode_into<'a>(data: &'a [u8], buf: &'a mut Vec<u8>) -> Decoded<'a> {
-    let Inflated { gzip, error } = inflate(data, buf);
+pub fn decode_into<'a>(data: &'a [u8], buf: &'a mut InflateBuffer) -> Decoded<'a> {
+    let Inflated { gzip, error } = inflate(data, &mut buf.bytes, &mut buf.len);
     if gzip {
-        Decoded { bytes: Cow::Borrowed(buf.as_slice()), gzip, error }
+        Decoded { bytes: Cow::Borrowed(&buf.bytes[..buf.len]), gzip, error }
     } else {
         Decoded { bytes: Cow::Borrowed(data), gzip, error }
+    }
+}
+
+/// Memory for [`decode_into`], kept from one input to the next.
+#[derive(Debug, Default)]
+pub struct InflateBuffer {
+    /// Initialised memory (zeroed once, when it grows); the data is its first `len` bytes.
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl InflateBuffer {
+    /// Bytes of memory held.
+    pub fn capacity(&self) -> usize {
+        self.bytes.len()
     }
 }
 
@@ -78,26 +93,39 @@ struct Inflated {
     error: Option<String>,
 }
 
-/// Inflates `data` into `out` (cleared) if it is gzip (every member of a multi-member stream).
-fn inflate(data: &[u8], out: &mut Vec<u8>) -> Inflated {
-    out.clear();
+/// Inflates `data` into `out` if it is gzip (every member of a multi-member stream); the data
+/// is `out[..*len]`. `out`'s contents are initialised memory, overwritten rather than zeroed
+/// again; it grows as needed.
+fn inflate(data: &[u8], out: &mut Vec<u8>, len: &mut usize) -> Inflated {
+    *len = 0;
     if !data.starts_with(&[0x1f, 0x8b]) {
         return Inflated { gzip: false, error: None };
     }
     // The trailer's ISIZE is the last member's size modulo 2^32: a hint that spares the
-    // buffer's regrowth (copies and page faults), capped so that a forged trailer cannot make
-    // a small input reserve gigabytes (deflate expands at most 1032:1).
+    // buffer's regrowth, capped so that a forged trailer cannot make a small input reserve
+    // gigabytes (deflate expands at most 1032:1; CloudTrail's JSON, 8-15:1).
     let hint = data
         .len()
         .checked_sub(4)
         .map_or(0, |at| u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]) as usize);
-    out.reserve(hint.clamp(data.len(), data.len().saturating_mul(64)).saturating_add(64));
-    // `read_to_end` inflates straight into the buffer's spare capacity (no intermediate chunk)
-    // and keeps what was read before an error.
-    let error = flate2::bufread::MultiGzDecoder::new(data)
-        .read_to_end(out)
-        .err()
-        .map(|e| format!("gzip data is truncated or corrupt ({e}); read {} bytes before the damage", out.len()));
+    let first = hint.clamp(data.len(), data.len().saturating_mul(64)).saturating_add(64);
+    if out.len() < first {
+        out.resize(first, 0);
+    }
+    let mut decoder = flate2::bufread::MultiGzDecoder::new(data);
+    let error = loop {
+        if *len == out.len() {
+            out.resize(2 * out.len(), 0);
+        }
+        match decoder.read(&mut out[*len..]) {
+            Ok(0) => break None,
+            Ok(n) => *len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                break Some(format!("gzip data is truncated or corrupt ({e}); read {len} bytes before the damage"))
+            }
+        }
+    };
     Inflated { gzip: true, error }
 }
 
@@ -212,7 +240,43 @@ impl<'a> Records<'a> {
         Err(ReadError { index: Some(self.index), offset, message })
     }
 
-    fn next_in_array(&mut self) -> Option<Result<Record<'a>, ReadError>> {
+    /// The next record, where `measure` may find its end: given the text from the record's
+    /// first byte on, it returns the record's length if it can tell. A caller that walks each
+    /// record's top level anyway (the replay's envelope view) saves the splitter its own pass
+    /// over the record; `None` falls back to counting brackets.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use trailmatch_core::cloudtrail::reader::Records;
+    ///
+    /// let mut records = Records::new(br#"{"Records": [{"a": 1}, {"b": 2}]}"#);
+    /// let first = records.next_measured(|rest| Some(rest.iter().position(|&b| b == b'}')? + 1));
+    /// assert_eq!(first.unwrap().unwrap().bytes, br#"{"a": 1}"#);
+    /// assert_eq!(records.next_measured(|_| None).unwrap().unwrap().bytes, br#"{"b": 2}"#);
+    /// assert!(records.next_measured(|_| None).is_none());
+    /// ```
+    pub fn next_measured(
+        &mut self,
+        measure: impl FnOnce(&'a [u8]) -> Option<usize>,
+    ) -> Option<Result<Record<'a>, ReadError>> {
+        if let Some(e) = self.pending.take() {
+            return Some(Err(e));
+        }
+        if self.done {
+            return None;
+        }
+        match self.layout {
+            Layout::Empty => None,
+            Layout::Array | Layout::CloudTrail => self.next_in_array(measure),
+            Layout::Lines => self.next_line(measure),
+        }
+    }
+
+    fn next_in_array(
+        &mut self,
+        measure: impl FnOnce(&'a [u8]) -> Option<usize>,
+    ) -> Option<Result<Record<'a>, ReadError>> {
         let text = self.text;
         let pos = skip_ws(text, self.pos);
         match text.get(pos) {
@@ -227,7 +291,8 @@ impl<'a> Records<'a> {
             Some(_) => {}
         }
         let start = pos;
-        let end = match crate::json::scan::skip_structure(text, start) {
+        let measured = measure(&text[start..]).map(|n| Ok(start + n));
+        let end = match measured.unwrap_or_else(|| crate::json::scan::skip_structure(text, start)) {
             Ok(end) => end,
             Err(e) => {
                 self.done = true;
@@ -268,7 +333,7 @@ impl<'a> Records<'a> {
         Some(Ok(Record { index, offset: start, bytes: &text[start..end] }))
     }
 
-    fn next_line(&mut self) -> Option<Result<Record<'a>, ReadError>> {
+    fn next_line(&mut self, measure: impl FnOnce(&'a [u8]) -> Option<usize>) -> Option<Result<Record<'a>, ReadError>> {
         let text = self.text;
         let pos = skip_ws(text, self.pos);
         if pos >= text.len() {
@@ -286,7 +351,8 @@ impl<'a> Records<'a> {
                 message: format!("record {index} is not a JSON object; skipped to the next line"),
             }));
         }
-        match crate::json::scan::skip_structure(text, pos) {
+        let measured = measure(&text[pos..]).map(|n| Ok(pos + n));
+        match measured.unwrap_or_else(|| crate::json::scan::skip_structure(text, pos)) {
             Ok(end) => {
                 self.pos = end;
                 Some(Ok(Record { index, offset: pos, bytes: &text[pos..end] }))
@@ -310,17 +376,7 @@ impl<'a> Iterator for Records<'a> {
     type Item = Result<Record<'a>, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(e) = self.pending.take() {
-            return Some(Err(e));
-        }
-        if self.done {
-            return None;
-        }
-        match self.layout {
-            Layout::Empty => None,
-            Layout::Array | Layout::CloudTrail => self.next_in_array(),
-            Layout::Lines => self.next_line(),
-        }
+        self.next_measured(|_| None)
     }
 }
 
@@ -435,25 +491,30 @@ mod tests {
     fn decode_into_reuses_its_buffer() {
         let big: Vec<u8> = (0..20_000).flat_map(|i| format!("{{\"n\": {i}}}\n").into_bytes()).collect();
         let packed = gzip(&big);
-        let mut buf = Vec::new();
+        let mut buf = InflateBuffer::default();
         assert_eq!(&*decode_into(&packed, &mut buf).bytes, &big[..]);
         // The size hint from the trailer: no regrowth.
         assert!(buf.capacity() >= big.len() && buf.capacity() <= big.len() + 64, "{}", buf.capacity());
-        let (at, capacity) = (buf.as_ptr(), buf.capacity());
+        let (at, capacity) = (buf.bytes.as_ptr(), buf.capacity());
         let small = gzip(b"{}");
         assert_eq!(&*decode_into(&small, &mut buf).bytes, b"{}");
-        assert_eq!((buf.as_ptr(), buf.capacity()), (at, capacity), "the same memory, reused");
-        // Not gzip: borrowed, the buffer left empty.
+        assert_eq!((buf.bytes.as_ptr(), buf.capacity()), (at, capacity), "the same memory, reused");
+        // Not gzip: borrowed.
         assert_eq!(&*decode_into(b"[1]", &mut buf).bytes, b"[1]");
-        assert!(buf.is_empty());
         // Cut: what was inflated is kept, as with `decode`.
         let cut = decode_into(&packed[..packed.len() / 2], &mut buf);
         assert!(cut.error.is_some() && !cut.bytes.is_empty() && big.starts_with(&cut.bytes));
+        // Larger than the hint (two members; the trailer gives the last one's size): grows.
+        let mut two = gzip(&big);
+        two.extend(gzip(b"\n{}"));
+        let mut fresh = InflateBuffer::default();
+        let d = decode_into(&two, &mut fresh);
+        assert_eq!((d.bytes.len(), d.error.is_none()), (big.len() + 3, true));
         // A forged trailer claiming 4 GB reserves at most 64 times the input.
         let mut forged = gzip(b"{}");
         let n = forged.len();
         forged[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
-        let mut fresh = Vec::new();
+        let mut fresh = InflateBuffer::default();
         let d = decode_into(&forged, &mut fresh);
         assert!(d.error.is_some(), "the length check fails");
         assert!(fresh.capacity() <= 64 * n + 64);

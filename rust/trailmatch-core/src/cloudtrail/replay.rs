@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use rustc_hash::FxHashMap;
 
 use super::envelope::{event_time, view, Envelope, EnvelopeOptions, Event, Skip};
-use super::reader::{decode_into, Records};
+use super::reader::{decode_into, InflateBuffer, Records};
 use super::time;
 use crate::automaton::{RuleId, Ruleset, Scratch};
 use crate::error::{EventError, PatternError};
@@ -199,7 +199,7 @@ pub struct ReplayScratch {
     keys: Vec<u32>,
     json: String,
     /// The decompressed input, reused from one input to the next.
-    inflated: Vec<u8>,
+    inflated: InflateBuffer,
 }
 
 /// Larger decompression buffers are not kept for the next input.
@@ -413,14 +413,26 @@ impl Replay {
     fn process_decoded(
         &self,
         data: &[u8],
-        inflated: &mut Vec<u8>,
+        inflated: &mut InflateBuffer,
         scratch: &mut ReplayScratch,
         sink: &mut impl FnMut(Item<'_>),
     ) -> Stats {
         let decoded = decode_into(data, inflated);
         let mut stats = Stats { bytes: decoded.bytes.len() as u64, gzip: decoded.gzip, ..Stats::default() };
         let mut lost_record = None;
-        for record in Records::new(&decoded.bytes) {
+        let mut records = Records::new(&decoded.bytes);
+        loop {
+            // The envelope's walk over a record's top level finds where the record ends: the
+            // splitter does not pass over it first (a record it cannot walk is split by its
+            // brackets, then viewed again, and its error reported).
+            let mut viewed = None;
+            let Some(record) = records.next_measured(|rest| {
+                let (event, len) = super::envelope::view_prefix(rest, &self.options).ok()?;
+                viewed = Some(event);
+                Some(len)
+            }) else {
+                break;
+            };
             let record = match record {
                 Ok(r) => r,
                 // A record cut off by damaged gzip data is reported with the damage, once.
@@ -443,7 +455,11 @@ impl Replay {
                 offset: record.offset + e.offset(),
                 message: format!("record {}: {}", record.index, e),
             };
-            let event = match view(record.bytes, &self.options) {
+            let viewed = match viewed {
+                Some(event) => Ok(event),
+                None => view(record.bytes, &self.options),
+            };
+            let event = match viewed {
                 Ok(event) => event,
                 Err(e) => {
                     stats.errors += 1;
@@ -597,7 +613,8 @@ impl Ruleset {
         scratch: &mut Scratch,
         out: &mut Vec<RuleId>,
     ) -> Result<(), EventError> {
-        self.matches_parts(&envelope.fields(), envelope.detail, scratch, out)
+        let keys = &super::envelope::ENVELOPE_KEYS;
+        self.matches_keyed_parts(keys.len(), |i| keys[i], |i| envelope.field(i), envelope.detail, scratch, out)
     }
 }
 
@@ -642,6 +659,92 @@ mod tests {
             (stats.records, stats.events, stats.read_only, stats.matched_events, stats.matches),
             (2, 2, 1, 2, 3)
         );
+    }
+
+    #[test]
+    fn rules_on_the_envelope_id_see_the_id_the_event_carries() {
+        // The id is made only when read: by a rule on `id`, or when the event is written.
+        let options = EnvelopeOptions::default();
+        let text = record("us-east-1", "CreateUser", false);
+        let event = to_eventbridge(text.as_bytes(), &options).unwrap().unwrap();
+        let id = serde_json::from_str::<serde_json::Value>(&event).unwrap()["id"].as_str().unwrap().to_owned();
+        let mut r = Replay::default();
+        let on_id = format!(r#"{{"id": ["{id}"]}}"#);
+        r.add_rule(1, "us-east-1", "default", RuleState::Enabled, on_id.as_bytes()).unwrap();
+        r.add_rule(2, "us-east-1", "default", RuleState::Enabled, br#"{"id": [{"prefix": "0000"}]}"#).unwrap();
+        let other = record("us-east-1", "DeleteUser", false);
+        let (matches, errors, _) = run(&r, &format!("{text}\n{other}\n"));
+        assert_eq!((matches, errors), (vec![(0, vec![1])], vec![]));
+        let mut written = None;
+        r.process(text.as_bytes(), &mut ReplayScratch::default(), &mut |item| {
+            if let Item::Match { event, .. } = item {
+                written = Some(event.to_owned());
+            }
+        });
+        assert_eq!(written.as_deref(), Some(event.as_str()));
+    }
+
+    #[test]
+    fn records_split_by_the_envelope_walk_as_by_their_brackets() {
+        // The replay lets the envelope's top-level walk find where each record ends; on any
+        // input, damaged ones included, that must split exactly as the bracket count does.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let options = EnvelopeOptions::default();
+        let noise = b"{}[]\",:\\ a1\n";
+        for round in 0..3_000 {
+            let mut text = String::new();
+            let layout = round % 3;
+            if layout == 0 {
+                text.push_str(r#"{"Records": ["#);
+            } else if layout == 1 {
+                text.push('[');
+            }
+            for i in 0..(next() % 6) {
+                if i > 0 && layout != 2 {
+                    text.push(',');
+                }
+                let name = ["CreateUser", "Get\\\"x", "{[", "a]b}"][(next() % 4) as usize];
+                let rec = record("us-east-1", name, next() % 2 == 0);
+                text.push_str(&rec.replace('\n', if layout == 2 { " " } else { "\n" }));
+                if layout == 2 {
+                    text.push('\n');
+                }
+            }
+            if layout == 0 {
+                text.push_str("]}");
+            } else if layout == 1 {
+                text.push(']');
+            }
+            let mut bytes = text.into_bytes();
+            for _ in 0..(next() % 6) {
+                if bytes.is_empty() {
+                    break;
+                }
+                let at = (next() % bytes.len() as u64) as usize;
+                match next() % 3 {
+                    0 => {
+                        bytes.remove(at);
+                    }
+                    1 => bytes.insert(at, noise[(next() % noise.len() as u64) as usize]),
+                    _ => bytes[at] = noise[(next() % noise.len() as u64) as usize],
+                }
+            }
+            let plain: Vec<_> = Records::new(&bytes).collect();
+            let mut measured = Vec::new();
+            let mut records = Records::new(&bytes);
+            while let Some(r) = records
+                .next_measured(|rest| super::super::envelope::view_prefix(rest, &options).ok().map(|(_, len)| len))
+            {
+                measured.push(r);
+            }
+            assert_eq!(measured, plain, "{:?}", String::from_utf8_lossy(&bytes));
+        }
     }
 
     #[test]

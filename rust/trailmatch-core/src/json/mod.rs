@@ -16,7 +16,6 @@ pub mod simd;
 /// assert_eq!(out, r#""a\"b\n""#);
 /// ```
 pub fn push_string(s: &[u8], out: &mut String) {
-    use std::fmt::Write as _;
     // Most values need no escaping: copied whole.
     if scan::next_string_special(s, 0) >= s.len() {
         if let Ok(text) = std::str::from_utf8(s) {
@@ -26,8 +25,32 @@ pub fn push_string(s: &[u8], out: &mut String) {
             return;
         }
     }
+    push_escaped(&String::from_utf8_lossy(s), out);
+}
+
+/// [`push_string`] for text already known to be UTF-8.
+///
+/// # Example
+///
+/// ```
+/// let mut out = String::new();
+/// trailmatch_core::json::push_str("tab\there", &mut out);
+/// assert_eq!(out, r#""tab\there""#);
+/// ```
+pub fn push_str(s: &str, out: &mut String) {
+    if scan::next_string_special(s.as_bytes(), 0) >= s.len() {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        push_escaped(s, out);
+    }
+}
+
+fn push_escaped(s: &str, out: &mut String) {
+    use std::fmt::Write as _;
     out.push('"');
-    for c in String::from_utf8_lossy(s).chars() {
+    for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),

@@ -480,7 +480,8 @@ pub fn skip_structure(text: &[u8], pos: usize) -> Result<usize, EventError> {
 
 /// Calls `f(key, value_start, value_end)` for each member of the object starting at `pos`
 /// (keys decoded), skipping values by structure, until `f` returns `false` or the object
-/// ends.
+/// ends. Returns where the walk stopped: just after the object's closing brace, or after the
+/// value on which `f` returned `false`.
 ///
 /// # Errors
 ///
@@ -491,22 +492,23 @@ pub fn skip_structure(text: &[u8], pos: usize) -> Result<usize, EventError> {
 /// ```
 /// use trailmatch_core::json::scan::top_level_values;
 ///
-/// let text = br#"{"a": {"x": 1}, "b": "y"}"#;
+/// let text = br#"{"a": {"x": 1}, "b": "y"} {"next": 2}"#;
 /// let mut keys = Vec::new();
-/// top_level_values(text, 0, &mut |k, s, e| { keys.push((k.to_vec(), &text[s..e])); true }).unwrap();
+/// let end = top_level_values(text, 0, &mut |k, s, e| { keys.push((k.to_vec(), &text[s..e])); true }).unwrap();
 /// assert_eq!(keys, vec![(b"a".to_vec(), &br#"{"x": 1}"#[..]), (b"b".to_vec(), &br#""y""#[..])]);
+/// assert_eq!(&text[end..], br#" {"next": 2}"#);
 /// ```
 pub fn top_level_values(
     text: &[u8],
     pos: usize,
     f: &mut impl FnMut(&[u8], usize, usize) -> bool,
-) -> Result<(), EventError> {
+) -> Result<usize, EventError> {
     if text.get(pos) != Some(&b'{') {
         return Err(unexpected(text, pos, "expected a JSON object"));
     }
     let mut pos = skip_ws(text, pos + 1);
     if text.get(pos) == Some(&b'}') {
-        return Ok(());
+        return Ok(pos + 1);
     }
     let mut decoded = Vec::new();
     loop {
@@ -528,13 +530,21 @@ pub fn top_level_values(
         }
         let start = skip_ws(text, pos + 1);
         let value_end = skip_value_lazy(text, start)?;
+        // A scalar holding a quote or an opening bracket (a damaged string or container) would
+        // be read differently by a count of brackets and quotes: refused, so that a record's
+        // end found by this walk is the one that count finds.
+        if !matches!(text[start], b'"' | b'{' | b'[') {
+            if let Some(i) = text[start..value_end].iter().position(|b| matches!(b, b'"' | b'{' | b'[')) {
+                return Err(unexpected(text, start + i, "expected a value"));
+            }
+        }
         if !f(key, start, value_end) {
-            return Ok(());
+            return Ok(value_end);
         }
         pos = skip_ws(text, value_end);
         match text.get(pos) {
             Some(b',') => pos = skip_ws(text, pos + 1),
-            Some(b'}') => return Ok(()),
+            Some(b'}') => return Ok(pos + 1),
             _ => return Err(unexpected(text, pos, "expected ',' or '}'")),
         }
     }
