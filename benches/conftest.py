@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import statistics
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -72,8 +73,35 @@ def record_throughput(
     )
 
 
+#: Ratios measured by alternating the two sides round by round (see `record_interleaved`).
+INTERLEAVED: list[dict[str, Any]] = []
+
+
+def record_interleaved(name: str, ratios: Sequence[float], *, target: str = "") -> None:
+    """Remember per-round ratios of two measurements taken alternately (A, B, A, B, ...), so
+    that load from other processes hits both alike; the summary gives their median."""
+    if ratios:
+        INTERLEAVED.append(
+            {
+                "name": name,
+                "interleaved": True,
+                "median_ratio": statistics.median(ratios),
+                "ratios": sorted(ratios),
+                "target": target,
+            }
+        )
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if INTERLEAVED:
+        terminalreporter.section("interleaved ratios (median of per-round ratios)")
+        for r in INTERLEAVED:
+            spread = ", ".join(f"{x:.2f}" for x in r["ratios"])
+            terminalreporter.write_line(f"{r['name']:<70} {r['median_ratio']:>6.2f}  {r['target']}  [{spread}]")
     if not RESULTS:
+        path = os.environ.get("TRAILMATCH_BENCH_JSON")
+        if path and INTERLEAVED:
+            Path(path).write_text(json.dumps(INTERLEAVED, indent=1))
         return
     by_name = {r["name"]: r for r in RESULTS}
     tr = terminalreporter
@@ -89,7 +117,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             tr.write_line(f"{head} {ratio:>7}  {b}")
     path = os.environ.get("TRAILMATCH_BENCH_JSON")
     if path:
-        Path(path).write_text(json.dumps(RESULTS, indent=1))
+        Path(path).write_text(json.dumps(RESULTS + INTERLEAVED, indent=1))
 
 
 @pytest.fixture(scope="session")
