@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -358,6 +361,35 @@ def test_process_files_stopped_early_and_rules_locked_meanwhile(tmp_path: Path) 
     replay.add_rule(2, "us-east-1", "default", "ENABLED", {"source": ["aws.ec2"]})
     assert [r["stats"]["records"] for r in replay.process_files(paths[:3])] == [1, 2, 3]  # type: ignore[index]
     assert list(replay.process_files([])) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_waiting_for_a_stalled_file_can_be_interrupted(tmp_path: Path) -> None:
+    # A named pipe nobody writes to stalls the reading thread (as a hung network mount would);
+    # Ctrl-C must still reach Python while the caller waits for that file.
+    replay = Replay()
+    fifo = tmp_path / "stalled.json"
+    os.mkfifo(fifo)
+    unblocked = threading.Lock()
+
+    def unblock() -> None:  # opening the pipe for writing releases the reading thread's open()
+        if unblocked.acquire(blocking=False):
+            with open(fifo, "wb") as writer:
+                writer.write(b'{"Records": []}')
+
+    files = replay.process_files([fifo])
+    interrupt = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    rescue = threading.Timer(10, unblock)  # were the wait deaf to signals: fail, do not hang
+    interrupt.start()
+    rescue.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            next(files)
+    finally:
+        interrupt.cancel()
+        rescue.cancel()
+        unblock()
+        files.close()
 
 
 # --- Replay against the events built in full, over the real samples ------------------------

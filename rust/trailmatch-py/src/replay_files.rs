@@ -111,6 +111,16 @@ impl Shared {
     }
 }
 
+/// How long the consumer waits for a file before letting Python run its signal handlers.
+const SIGNAL_CHECK: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// What a wait for the next file gave.
+enum Wait {
+    Ready(usize, Outcome),
+    Pending,
+    Finished,
+}
+
 /// The results of `Replay.process_files`, file by file in input order (see the stub).
 #[pyclass(module = "trailmatch._core", name = "ReplayFiles")]
 pub struct PyReplayFiles {
@@ -164,24 +174,37 @@ impl PyReplayFiles {
     /// kept it from being read; `None` (StopIteration) after the last file.
     fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let shared = Arc::clone(&self.shared);
-        let taken = py.detach(|| {
-            let mut st = shared.lock();
-            let i = st.consumed;
-            if st.stop || i >= shared.paths.len() {
-                return None;
-            }
-            loop {
-                if let Some(outcome) = st.done.remove(&i) {
-                    st.consumed += 1;
-                    shared.room.notify_all();
-                    return Some((i, outcome));
+        let (i, outcome) = loop {
+            let taken = py.detach(|| {
+                let mut st = shared.lock();
+                let i = st.consumed;
+                if st.stop || i >= shared.paths.len() {
+                    return Wait::Finished;
                 }
-                st = shared.ready.wait(st).unwrap_or_else(PoisonError::into_inner);
+                loop {
+                    if let Some(outcome) = st.done.remove(&i) {
+                        st.consumed += 1;
+                        shared.room.notify_all();
+                        return Wait::Ready(i, outcome);
+                    }
+                    let (guard, waited) =
+                        shared.ready.wait_timeout(st, SIGNAL_CHECK).unwrap_or_else(PoisonError::into_inner);
+                    st = guard;
+                    if waited.timed_out() && !st.done.contains_key(&i) {
+                        return Wait::Pending;
+                    }
+                }
+            });
+            match taken {
+                Wait::Ready(i, outcome) => break (i, outcome),
+                // A slow file (a huge one, a stalled network mount) must not keep Ctrl-C from
+                // the interpreter: signal handlers run here, and KeyboardInterrupt propagates.
+                Wait::Pending => py.check_signals()?,
+                Wait::Finished => {
+                    py.detach(|| self.finish());
+                    return Ok(None);
+                }
             }
-        });
-        let Some((i, outcome)) = taken else {
-            py.detach(|| self.finish());
-            return Ok(None);
         };
         match outcome {
             Outcome::Done(done) => {
