@@ -76,6 +76,8 @@ struct BranchEntry {
     fields: Box<[Box<[PredId]>]>,
     /// Index of the key field in `fields` (unused if there is none).
     key: usize,
+    /// The anything-buts among `fields`' predicates (settled before the branch is checked).
+    anything_buts: Box<[PredId]>,
 }
 
 #[derive(Debug)]
@@ -131,7 +133,17 @@ pub struct Ruleset {
     absent_only: Vec<BranchId>,
     /// Per path: how many branches require it absent (its leaf contexts are then recorded).
     absent_watch: Vec<u32>,
+    /// Per predicate: its path if it is an anything-but, else [`NOT_ANYTHING_BUT`].
+    anything_but_path: Vec<PathId>,
+    /// Per path: how many branches have an anything-but of that path in their key field. While
+    /// none has, the path's anything-buts are evaluated lazily (see `on_leaf`).
+    keyed_anything_buts: Vec<u32>,
+    /// Live anything-but predicates (none: candidates have nothing to settle).
+    anything_but_preds: usize,
 }
+
+/// [`Ruleset::anything_but_path`] of a predicate that is not an anything-but.
+const NOT_ANYTHING_BUT: PathId = PathId::MAX;
 
 impl Ruleset {
     /// An empty ruleset with EventBridge's default limits.
@@ -221,7 +233,7 @@ impl Ruleset {
             let key = self.choose_key(&fields);
             if let Some(preds) = fields.get(key) {
                 for &p in preds {
-                    self.triggers[p as usize].push(id);
+                    self.add_trigger(p, id);
                 }
             }
             let mut absent = Vec::new();
@@ -240,6 +252,11 @@ impl Ruleset {
             if fields.is_empty() {
                 self.absent_only.push(id);
             }
+            let anything_buts = fields
+                .iter()
+                .flat_map(|preds| preds.iter().copied())
+                .filter(|&p| self.anything_but_path[p as usize] != NOT_ANYTHING_BUT)
+                .collect();
             self.branches.push(BranchEntry {
                 rule,
                 alive: true,
@@ -248,6 +265,7 @@ impl Ruleset {
                 absent_before: absent_before.into(),
                 fields: fields.into(),
                 key,
+                anything_buts,
             });
             branch_ids.push(id);
         }
@@ -294,19 +312,46 @@ impl Ruleset {
 
     /// Chooses every branch's key again (sharing changes as rules are added).
     fn rekey(&mut self) {
-        for t in &mut self.triggers {
-            t.clear();
-        }
+        self.clear_triggers();
         for b in 0..self.branches.len() {
             if !self.branches[b].alive || self.branches[b].fields.is_empty() {
                 continue;
             }
             let key = self.choose_key(&self.branches[b].fields);
             self.branches[b].key = key;
-            for &p in &self.branches[b].fields[key] {
-                self.triggers[p as usize].push(b as BranchId);
+            for i in 0..self.branches[b].fields[key].len() {
+                let p = self.branches[b].fields[key][i];
+                self.add_trigger(p, b as BranchId);
             }
         }
+    }
+
+    /// Makes branch `b` a candidate whenever predicate `p` is satisfied.
+    fn add_trigger(&mut self, p: PredId, b: BranchId) {
+        self.triggers[p as usize].push(b);
+        let path = self.anything_but_path[p as usize];
+        if path != NOT_ANYTHING_BUT {
+            self.keyed_anything_buts[path as usize] += 1;
+        }
+    }
+
+    /// Undoes [`add_trigger`](Self::add_trigger).
+    fn remove_trigger(&mut self, p: PredId, b: BranchId) {
+        let triggers = &mut self.triggers[p as usize];
+        if let Some(i) = triggers.iter().position(|&t| t == b) {
+            triggers.swap_remove(i);
+            let path = self.anything_but_path[p as usize];
+            if path != NOT_ANYTHING_BUT {
+                self.keyed_anything_buts[path as usize] -= 1;
+            }
+        }
+    }
+
+    fn clear_triggers(&mut self) {
+        for t in &mut self.triggers {
+            t.clear();
+        }
+        self.keyed_anything_buts.iter_mut().for_each(|n| *n = 0);
     }
 
     fn intern_path(&mut self, path: &[u8]) -> PathId {
@@ -314,6 +359,7 @@ impl Ruleset {
         if self.fields.len() <= id as usize {
             self.fields.resize_with(id as usize + 1, FieldMatcher::default);
             self.absent_watch.resize(id as usize + 1, 0);
+            self.keyed_anything_buts.resize(id as usize + 1, 0);
         }
         id
     }
@@ -329,8 +375,15 @@ impl Ruleset {
             None => {
                 self.preds.push(None);
                 self.triggers.push(Vec::new());
+                self.anything_but_path.push(NOT_ANYTHING_BUT);
                 (self.preds.len() - 1) as PredId
             }
+        };
+        self.anything_but_path[p as usize] = if matches!(op, Op::AnythingBut(_)) {
+            self.anything_but_preds += 1;
+            path_id
+        } else {
+            NOT_ANYTHING_BUT
         };
         self.fields[path_id as usize].insert(p, op);
         self.preds[p as usize] = Some(Pred { op: op.clone(), path: path_id, refs: 1 });
@@ -346,6 +399,10 @@ impl Ruleset {
             return;
         }
         let pred = self.preds[p as usize].take().expect("live predicate");
+        if self.anything_but_path[p as usize] != NOT_ANYTHING_BUT {
+            self.anything_but_preds -= 1;
+            self.anything_but_path[p as usize] = NOT_ANYTHING_BUT;
+        }
         self.fields[pred.path as usize].remove(p, &pred.op);
         self.pred_ids.remove(&(pred.path, pred.op));
         self.free_preds.push(p);
@@ -363,10 +420,7 @@ impl Ruleset {
             let fields = std::mem::take(&mut self.branches[b as usize].fields);
             if let Some(key) = fields.get(self.branches[b as usize].key) {
                 for &p in key {
-                    let triggers = &mut self.triggers[p as usize];
-                    if let Some(i) = triggers.iter().position(|&t| t == b) {
-                        triggers.swap_remove(i);
-                    }
+                    self.remove_trigger(p, b);
                 }
             }
             for preds in &fields {
@@ -381,6 +435,7 @@ impl Ruleset {
             }
             self.branches[b as usize].alive = false;
             self.branches[b as usize].absent = Box::new([]);
+            self.branches[b as usize].anything_buts = Box::new([]);
             self.dead_branches += 1;
         }
         self.absent_only.retain(|&b| self.branches[b as usize].alive);
@@ -403,15 +458,13 @@ impl Ruleset {
         }
         self.branches = kept;
         self.dead_branches = 0;
-        for t in &mut self.triggers {
-            t.clear();
-        }
-        for (bid, b) in self.branches.iter().enumerate() {
-            if let Some(key) = b.fields.get(b.key) {
-                for &p in key {
-                    if self.preds[p as usize].is_some() {
-                        self.triggers[p as usize].push(bid as BranchId);
-                    }
+        self.clear_triggers();
+        for bid in 0..self.branches.len() {
+            let b = &self.branches[bid];
+            let key: Vec<PredId> = b.fields.get(b.key).map(|k| k.to_vec()).unwrap_or_default();
+            for p in key {
+                if self.preds[p as usize].is_some() {
+                    self.add_trigger(p, bid as BranchId);
                 }
             }
         }
@@ -568,6 +621,13 @@ impl Ruleset {
         let ctxs = &scratch.scan.ctxs;
         let gen = st.gen;
         let mut candidates = std::mem::take(&mut st.candidates);
+        if self.anything_but_preds > 0 {
+            for &b in &candidates {
+                for &p in self.branches[b as usize].anything_buts.iter() {
+                    self.settle_anything_but(p, st);
+                }
+            }
+        }
         'candidates: for &b in &candidates {
             let entry = &self.branches[b as usize];
             // The key field holds (it triggered the branch); every other field needs a
@@ -648,9 +708,35 @@ impl Ruleset {
         }
         let fm = &self.fields[path as usize];
         st.next_leaf();
+        // Anything-buts are satisfied by almost every leaf, so marking each one satisfied costs
+        // a write per predicate per leaf (a hundred anything-buts on `eventName`: a hundred
+        // per event). While none of the path's anything-buts is a branch's key, a leaf outside
+        // arrays is only counted, with the anything-buts it excludes; a candidate branch asks
+        // for the few it needs when it is checked (`settle_anything_but`). Leaves in arrays,
+        // whose contexts matter, still mark them one by one.
+        let lazy = ctx == 0
+            && (!fm.anything_but_strings.is_empty() || !fm.anything_but_numbers.is_empty())
+            && self.keyed_anything_buts[path as usize] == 0;
+        if lazy {
+            let gen = st.gen;
+            let leaves = &mut st.root_leaves[path as usize];
+            if leaves.0 != gen {
+                *leaves = (gen, 0);
+            }
+            leaves.1 += 1;
+        }
         let apply = |e: Effect, st: &mut MatchState| {
             if e.is_exclude() {
-                st.excluded[e.pred() as usize] = st.leaf_gen;
+                let p = e.pred() as usize;
+                if lazy && st.excluded[p] != st.leaf_gen {
+                    let gen = st.gen;
+                    let excluded = &mut st.root_excluded[p];
+                    if excluded.0 != gen {
+                        *excluded = (gen, 0);
+                    }
+                    excluded.1 += 1;
+                }
+                st.excluded[p] = st.leaf_gen;
             } else {
                 self.satisfy(e.pred(), ctx, st);
             }
@@ -731,13 +817,15 @@ impl Ruleset {
                 for &p in &fm.exists {
                     self.satisfy(p, ctx, st);
                 }
-                for &p in &fm.anything_but_strings {
-                    if st.excluded[p as usize] != st.leaf_gen {
+                if !lazy {
+                    for &p in &fm.anything_but_strings {
+                        if st.excluded[p as usize] != st.leaf_gen {
+                            self.satisfy(p, ctx, st);
+                        }
+                    }
+                    for &p in &fm.anything_but_numbers {
                         self.satisfy(p, ctx, st);
                     }
-                }
-                for &p in &fm.anything_but_numbers {
-                    self.satisfy(p, ctx, st);
                 }
             }
             Leaf::Num(raw) => {
@@ -766,13 +854,15 @@ impl Ruleset {
                 for &p in &fm.exists {
                     self.satisfy(p, ctx, st);
                 }
-                for &p in &fm.anything_but_numbers {
-                    if st.excluded[p as usize] != st.leaf_gen {
+                if !lazy {
+                    for &p in &fm.anything_but_numbers {
+                        if st.excluded[p as usize] != st.leaf_gen {
+                            self.satisfy(p, ctx, st);
+                        }
+                    }
+                    for &p in &fm.anything_but_strings {
                         self.satisfy(p, ctx, st);
                     }
-                }
-                for &p in &fm.anything_but_strings {
-                    self.satisfy(p, ctx, st);
                 }
             }
             Leaf::True | Leaf::False | Leaf::Null => {
@@ -784,11 +874,37 @@ impl Ruleset {
                 for &p in list.iter().chain(&fm.exists) {
                     self.satisfy(p, ctx, st);
                 }
-                for &p in fm.anything_but_strings.iter().chain(&fm.anything_but_numbers) {
-                    self.satisfy(p, ctx, st);
+                if !lazy {
+                    for &p in fm.anything_but_strings.iter().chain(&fm.anything_but_numbers) {
+                        self.satisfy(p, ctx, st);
+                    }
                 }
             }
             Leaf::Object | Leaf::Array => {}
+        }
+    }
+
+    /// Marks a lazily evaluated anything-but satisfied (outside arrays) if a leaf of its path
+    /// outside arrays did not exclude it; anything else is left as it is.
+    #[inline]
+    fn settle_anything_but(&self, p: PredId, st: &mut MatchState) {
+        let path = self.anything_but_path[p as usize];
+        if path == NOT_ANYTHING_BUT || self.keyed_anything_buts[path as usize] != 0 {
+            return;
+        }
+        let gen = st.gen;
+        let (leaves_gen, leaves) = st.root_leaves[path as usize];
+        if leaves_gen != gen {
+            return;
+        }
+        let (excluded_gen, excluded) = st.root_excluded[p as usize];
+        if leaves > if excluded_gen == gen { excluded } else { 0 } {
+            let ps = &mut st.preds[p as usize];
+            if ps.gen != gen {
+                ps.gen = gen;
+                ps.first_hit = NO_HIT;
+            }
+            ps.root = true;
         }
     }
 
@@ -905,6 +1021,10 @@ struct MatchState {
     pattern_ids: Vec<usize>,
     fold_buf: Vec<u8>,
     glob_candidates: Vec<u32>,
+    /// Per path with lazily evaluated anything-buts: (generation, leaves outside arrays).
+    root_leaves: Vec<(u32, u32)>,
+    /// Per lazily evaluated anything-but: (generation, leaves outside arrays it excluded).
+    root_excluded: Vec<(u32, u32)>,
 }
 
 impl MatchState {
@@ -919,6 +1039,8 @@ impl MatchState {
         fit(&mut self.branches, rules.branches.len());
         fit(&mut self.present, rules.fields.len());
         fit(&mut self.absent_root, rules.fields.len());
+        fit(&mut self.root_leaves, rules.fields.len());
+        fit(&mut self.root_excluded, rules.preds.len());
         fit(&mut self.rules, rules.rules.len());
         fit(&mut self.match_bits, rules.rules.len().div_ceil(64));
         if self.casefold.len() > 4096 {
@@ -931,6 +1053,8 @@ impl MatchState {
             self.branches.iter_mut().for_each(|b| *b = 0);
             self.present.iter_mut().for_each(|p| *p = 0);
             self.absent_root.iter_mut().for_each(|p| *p = 0);
+            self.root_leaves.iter_mut().for_each(|p| p.0 = 0);
+            self.root_excluded.iter_mut().for_each(|p| p.0 = 0);
             self.rules.iter_mut().for_each(|r| *r = 0);
             self.gen = 0;
         }
@@ -1052,6 +1176,70 @@ mod tests {
         for _ in 0..2 {
             assert_eq!(names(br#"{"source": "aws.s3"}"#), s3);
             assert_eq!(names(br#"{"source": "aws.ec2"}"#), ec2);
+        }
+    }
+}
+
+#[cfg(test)]
+mod lazy_anything_but_tests {
+    use super::*;
+
+    /// Anything-buts evaluated lazily (none of their path's is a key) and eagerly (one is, made
+    /// so by a rule whose only field is an anything-but) give the same matches, on leaves
+    /// outside and inside arrays, duplicate keys, dotted keys, every kind of value, and
+    /// exclusions that overlap (one leaf excluded by two prefixes of the same predicate).
+    #[test]
+    fn lazy_and_eager_anything_buts_agree() {
+        let rules = [
+            ("s", r#"{"k": ["1"], "a": [{"anything-but": ["x", "y"]}]}"#),
+            ("p", r#"{"k": ["1"], "a": [{"anything-but": {"prefix": "ab"}}]}"#),
+            ("pp", r#"{"k": ["1"], "a": [{"anything-but": {"prefix": ["a", "ab"]}}]}"#),
+            ("n", r#"{"k": ["1"], "a": [{"anything-but": [5, 7]}]}"#),
+            ("ic", r#"{"k": ["1"], "a": [{"anything-but": {"equals-ignore-case": "X"}}]}"#),
+            ("w", r#"{"k": ["1"], "a": [{"anything-but": {"wildcard": "a*c"}}]}"#),
+            ("or", r#"{"k": ["1"], "a": [{"anything-but": "x"}, "x"]}"#),
+            ("arr", r#"{"k": ["1"], "b": {"c": [{"anything-but": "x"}], "d": ["1"]}}"#),
+        ];
+        let values = [r#""x""#, r#""y""#, r#""abc""#, r#""ac""#, r#""X""#, "5", "6", "true", "null", r#""""#];
+        let mut events = Vec::new();
+        for v in values {
+            for w in values {
+                events.push(format!(r#"{{"k": "1", "a": {v}}}"#));
+                events.push(format!(r#"{{"k": "1", "a": {v}, "a": {w}}}"#));
+                events.push(format!(r#"{{"k": "1", "a": [{v}, {w}]}}"#));
+                events.push(format!(r#"{{"k": "1", "a": {v}, "a": [{w}]}}"#));
+                events.push(format!(r#"{{"k": "1", "a.x": 1, "a": {v}}}"#));
+                events.push(format!(r#"{{"k": "1", "b": {{"c": {v}, "d": "1"}}}}"#));
+                events.push(format!(r#"{{"k": "1", "b": [{{"c": {v}, "d": "1"}}, {{"c": {w}, "d": "2"}}]}}"#));
+                events.push(format!(r#"{{"k": "2", "a": {v}}}"#));
+            }
+        }
+        let mut lazy = Ruleset::new();
+        let mut eager = Ruleset::new();
+        for (name, pattern) in rules {
+            lazy.add(name, pattern).unwrap();
+            eager.add(name, pattern).unwrap();
+        }
+        // Keys for the eager set: anything-buts alone in their rules, on both paths.
+        eager.add("key-a", r#"{"a": [{"anything-but": "zzz"}]}"#).unwrap();
+        eager.add("key-c", r#"{"b": {"c": [{"anything-but": "zzz"}]}}"#).unwrap();
+        assert_eq!(lazy.keyed_anything_buts.iter().sum::<u32>(), 0);
+        assert!(eager.keyed_anything_buts.iter().sum::<u32>() >= 2);
+        let mut seen = 0;
+        for event in &events {
+            let got = lazy.matches(event.as_bytes()).unwrap();
+            let mut want = eager.matches(event.as_bytes()).unwrap();
+            want.retain(|n| !n.starts_with("key-"));
+            assert_eq!(got, want, "{event}");
+            seen += got.len();
+        }
+        assert!(seen > events.len(), "the rules match often enough to tell");
+        // Removing the keys turns the eager set lazy; it still agrees.
+        eager.remove("key-a");
+        eager.remove("key-c");
+        assert_eq!(eager.keyed_anything_buts.iter().sum::<u32>(), 0);
+        for event in &events {
+            assert_eq!(lazy.matches(event.as_bytes()).unwrap(), eager.matches(event.as_bytes()).unwrap(), "{event}");
         }
     }
 }
