@@ -623,7 +623,7 @@ impl Ruleset {
         let mut candidates = std::mem::take(&mut st.candidates);
         if self.anything_but_preds > 0 {
             for &b in &candidates {
-                for &p in self.branches[b as usize].anything_buts.iter() {
+                for &p in &self.branches[b as usize].anything_buts {
                     self.settle_anything_but(p, st);
                 }
             }
