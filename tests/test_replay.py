@@ -7,11 +7,14 @@ malformed part of an input is reported while the rest is read.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
 import signal
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,10 @@ import pytest
 
 import trailmatch
 from samples import CLOUDTRAIL, DETECTIONS, derived_rules
+from trailmatch import model
 from trailmatch._core import Replay
+from trailmatch.scan import Scanner
+from trailmatch.sources import Source
 
 STATES = ("ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", "DISABLED")
 
@@ -341,6 +347,22 @@ def test_process_files_in_order(tmp_path: Path, threads: int, window: int | None
     assert list(files) == []
 
 
+def test_rules_can_be_added_as_soon_as_the_last_file_is_taken(tmp_path: Path) -> None:
+    replay = Replay()
+    paths = files_of(tmp_path, 2)
+    for i in range(200):  # the workers' exit races the caller's next call
+        results = list(zip(paths, replay.process_files(paths, threads=2), strict=False))
+        assert len(results) == 2
+        replay.add_rule(i, "us-east-1", "default", "ENABLED", {"source": ["aws.s3"]})
+
+
+def test_process_files_window_larger_than_anything(tmp_path: Path) -> None:
+    replay = Replay()
+    paths = files_of(tmp_path, 30)
+    counts = [r["stats"]["records"] for r in replay.process_files(paths, threads=1, window=2**64 - 1)]  # type: ignore[index]
+    assert counts == list(range(1, 31))
+
+
 def test_process_files_stopped_early_and_rules_locked_meanwhile(tmp_path: Path) -> None:
     replay = Replay()
     replay.add_rule(0, "us-east-1", "default", "ENABLED", {"source": ["aws.iam"]})
@@ -354,11 +376,19 @@ def test_process_files_stopped_early_and_rules_locked_meanwhile(tmp_path: Path) 
     files.close()
     assert list(files) == []
     replay.add_rule(1, "us-east-1", "default", "ENABLED", {"source": ["aws.s3"]})  # the run is over
-    # Abandoned without close(): the workers stop when the iterator goes away.
+    # Abandoned without close(): the workers stop after their current file, in the background;
+    # the rules are free again once they have.
     abandoned = replay.process_files(paths, threads=2)
     next(abandoned)
     del abandoned
-    replay.add_rule(2, "us-east-1", "default", "ENABLED", {"source": ["aws.ec2"]})
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            replay.add_rule(2, "us-east-1", "default", "ENABLED", {"source": ["aws.ec2"]})
+            break
+        except RuntimeError:
+            assert time.monotonic() < deadline, "the workers of an abandoned run did not stop"
+            time.sleep(0.01)
     assert [r["stats"]["records"] for r in replay.process_files(paths[:3])] == [1, 2, 3]  # type: ignore[index]
     assert list(replay.process_files([])) == []
 
@@ -377,19 +407,33 @@ def test_waiting_for_a_stalled_file_can_be_interrupted(tmp_path: Path) -> None:
             with open(fifo, "wb") as writer:
                 writer.write(b'{"Records": []}')
 
-    files = replay.process_files([fifo])
-    interrupt = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-    rescue = threading.Timer(10, unblock)  # were the wait deaf to signals: fail, do not hang
-    interrupt.start()
-    rescue.start()
+    def interrupted(step: Callable[[], object]) -> None:
+        interrupt = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+        rescue = threading.Timer(10, unblock)  # were a wait deaf to signals: fail, do not hang
+        interrupt.start()
+        rescue.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                step()
+        finally:
+            interrupt.cancel()
+            rescue.cancel()
+
     try:
-        with pytest.raises(KeyboardInterrupt):
-            next(files)
+        files = replay.process_files([fifo])
+        interrupted(functools.partial(next, files))  # waiting for the file
+        interrupted(files.close)  # waiting for the worker to stop
+        started = time.monotonic()
+        files.close(wait=False)  # not waiting at all
+        abandoned = replay.process_files([fifo, fifo])
+        del abandoned  # nor does dropping a run
+        assert time.monotonic() - started < 5
+        # A scan stopped by Ctrl-C on a stalled file reports it at once.
+        deployment = model.Deployment(rules=[])
+        scanner = Scanner(deployment)
+        interrupted(lambda: scanner.scan([Source(str(fifo), path=str(fifo))], lambda *_: None))
     finally:
-        interrupt.cancel()
-        rescue.cancel()
         unblock()
-        files.close()
 
 
 # --- Replay against the events built in full, over the real samples ------------------------

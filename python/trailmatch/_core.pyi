@@ -242,8 +242,9 @@ class ReplayFiles(Iterator[dict[str, Any] | Exception]):
 
     def __next__(self) -> dict[str, Any] | Exception: ...
     def __len__(self) -> int: ...
-    def close(self) -> None:
-        """Stop: the workers finish their current file; results not yet taken are dropped."""
+    def close(self, wait: bool = True) -> None:
+        """Stop: results not yet taken are dropped; the workers stop after their current file.
+        With ``wait``, return once they have (interruptible); without, at once."""
 
 def cloudtrail_to_eventbridge(
     record: _Event,

@@ -431,7 +431,9 @@ class Scanner:
             try:
                 yield from zip(sources, files, strict=True)
             finally:
-                files.close()
+                # After the last file the workers are done; after an error or Ctrl-C, do not
+                # wait for a file being read (it may be stalled): they stop on their own.
+                files.close(wait=False)
             return
         window = 2 * self.threads
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="trailmatch-read") as pool:

@@ -12,6 +12,12 @@
 //! bounds memory whatever the speed of delivery. A file's buffers go back to a pool when the
 //! consumer has built its objects. A file that cannot be read yields its `OSError`; a panic
 //! while processing one yields a `RuntimeError` for that file, and the other files are read.
+//!
+//! No wait here ignores signals: the consumer's wait for a file and `close()`'s wait for the
+//! workers let Python run its handlers every 50 ms, and dropping the object (or
+//! `close(wait=False)`, after an error) does not wait at all — a worker stuck on a stalled
+//! file (a hung network mount, a pipe) stops after it, owning everything it uses. The last
+//! file is handed over only after the workers are joined, so rules can be added at once.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -45,13 +51,15 @@ struct State {
     spare: Vec<Collected>,
     /// Set when the consumer is gone: workers stop after their current file.
     stop: bool,
+    /// Workers that have not returned yet.
+    alive: usize,
 }
 
 struct Shared {
     paths: Vec<PathBuf>,
     window: usize,
     state: Mutex<State>,
-    /// Signalled when a file is done.
+    /// Signalled when a file is done, or a worker returns.
     ready: Condvar,
     /// Signalled when a file is handed over, or on stop.
     room: Condvar,
@@ -62,6 +70,19 @@ impl Shared {
     /// is a single assignment), so a poisoned lock is used as it is.
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A worker thread: [`work`](Self::work), then it counts itself out (also if it unwound).
+    fn worker(&self, replay: &Replay) {
+        struct Exit<'a>(&'a Shared);
+        impl Drop for Exit<'_> {
+            fn drop(&mut self) {
+                self.0.lock().alive -= 1;
+                self.0.ready.notify_all();
+            }
+        }
+        let _exit = Exit(self);
+        self.work(replay);
     }
 
     /// A worker's loop. Each worker holds its own reference to the replay, released when it
@@ -76,7 +97,7 @@ impl Shared {
                     if st.stop || st.next >= self.paths.len() {
                         return;
                     }
-                    if st.next < st.consumed + self.window {
+                    if st.next < st.consumed.saturating_add(self.window) {
                         break;
                     }
                     st = self.room.wait(st).unwrap_or_else(PoisonError::into_inner);
@@ -137,29 +158,60 @@ impl PyReplayFiles {
         window: Option<usize>,
     ) -> PyResult<Self> {
         let threads = threads.clamp(1, paths.len().max(1));
-        let window = window.unwrap_or(2 * threads).max(threads);
-        let shared =
-            Arc::new(Shared { paths, window, state: Mutex::default(), ready: Condvar::new(), room: Condvar::new() });
+        // More than the files is no bound at all (and must not overflow).
+        let window = window.unwrap_or(2 * threads).min(paths.len()).max(threads);
+        let state = Mutex::new(State { alive: threads, ..State::default() });
+        let shared = Arc::new(Shared { paths, window, state, ready: Condvar::new(), room: Condvar::new() });
         let mut files = PyReplayFiles { shared, workers: Vec::with_capacity(threads) };
         for n in 0..threads {
             let (shared, replay) = (Arc::clone(&files.shared), Arc::clone(replay));
-            let spawned =
-                std::thread::Builder::new().name(format!("trailmatch-replay-{n}")).spawn(move || shared.work(&replay));
+            let spawned = std::thread::Builder::new()
+                .name(format!("trailmatch-replay-{n}"))
+                .spawn(move || shared.worker(&replay));
             match spawned {
                 Ok(handle) => files.workers.push(handle),
-                // Dropping `files` stops and joins the workers already started.
-                Err(e) => return Err(PyRuntimeError::new_err(format!("cannot start a replay thread: {e}"))),
+                Err(e) => {
+                    // The workers not started do not count; dropping `files` stops the others.
+                    files.shared.lock().alive -= threads - n;
+                    return Err(PyRuntimeError::new_err(format!("cannot start a replay thread: {e}")));
+                }
             }
         }
         Ok(files)
     }
 
-    /// Stops the workers (after their current file) and waits for them.
-    fn finish(&mut self) {
-        self.shared.stop();
+    /// Waits for workers that are done or about to be (after the last file was handed over).
+    fn join(&mut self) {
         for worker in self.workers.drain(..) {
             // A worker's panics are caught per file; a join error cannot carry anything new.
             let _ = worker.join();
+        }
+    }
+
+    /// Stops the workers after their current file and, with `wait`, waits for them while
+    /// letting Python handle signals (a worker stuck reading a stalled file must not make
+    /// Ctrl-C wait); without, leaves them to finish in the background (they own what they use).
+    fn stop(&mut self, py: Python<'_>, wait: bool) -> PyResult<()> {
+        self.shared.stop();
+        if !wait {
+            self.workers.clear();
+            return Ok(());
+        }
+        loop {
+            let shared = &self.shared;
+            let done = py.detach(|| {
+                let st = shared.lock();
+                let (st, _) = shared
+                    .ready
+                    .wait_timeout_while(st, SIGNAL_CHECK, |st| st.alive > 0)
+                    .unwrap_or_else(PoisonError::into_inner);
+                st.alive == 0
+            });
+            if done {
+                py.detach(|| self.join());
+                return Ok(());
+            }
+            py.check_signals()?;
         }
     }
 }
@@ -196,12 +248,19 @@ impl PyReplayFiles {
                 }
             });
             match taken {
-                Wait::Ready(i, outcome) => break (i, outcome),
+                Wait::Ready(i, outcome) => {
+                    if i + 1 == shared.paths.len() {
+                        // Every file is claimed, so the workers are returning: once joined,
+                        // they hold no reference to the replay and rules can be added again.
+                        py.detach(|| self.join());
+                    }
+                    break (i, outcome);
+                }
                 // A slow file (a huge one, a stalled network mount) must not keep Ctrl-C from
                 // the interpreter: signal handlers run here, and KeyboardInterrupt propagates.
                 Wait::Pending => py.check_signals()?,
                 Wait::Finished => {
-                    py.detach(|| self.finish());
+                    py.detach(|| self.join());
                     return Ok(None);
                 }
             }
@@ -226,16 +285,21 @@ impl PyReplayFiles {
         self.shared.paths.len()
     }
 
-    /// Stops reading: files not yet handed over are dropped (also done when the object is
-    /// garbage-collected).
-    fn close(&mut self, py: Python<'_>) {
-        py.detach(|| self.finish());
+    /// Stops reading: files not yet handed over are dropped. With `wait` (the default), returns
+    /// once the workers have finished their current file (rules can then be added again);
+    /// the wait can be interrupted.
+    #[pyo3(signature = (wait = true))]
+    fn close(&mut self, py: Python<'_>, wait: bool) -> PyResult<()> {
+        self.stop(py, wait)
     }
 }
 
 impl Drop for PyReplayFiles {
     fn drop(&mut self) {
-        // The workers never take the GIL, so waiting for them here cannot deadlock.
-        self.finish();
+        // Without waiting: a worker stuck on a stalled file must not hold up the thread that
+        // drops this object (with the GIL). The workers own all they use and stop after their
+        // current file.
+        self.shared.stop();
+        self.workers.clear();
     }
 }

@@ -106,7 +106,7 @@ impl Skip {
 pub struct Envelope<'a> {
     /// `id`, a UUID, made on first use ([`Envelope::id`]): most events are matched and
     /// dropped without anyone reading it.
-    id: std::cell::OnceCell<String>,
+    id: std::sync::OnceLock<String>,
     /// Whether `id` is random rather than derived from the `eventID`.
     random_id: bool,
     /// `detail-type`.
@@ -366,7 +366,7 @@ fn view_fields<'a>(record: &'a [u8], f: &Fields, options: &EnvelopeOptions) -> E
     };
     let event_id = string(record, f.event_id).unwrap_or(Cow::Borrowed(""));
     let envelope = Envelope {
-        id: std::cell::OnceCell::new(),
+        id: std::sync::OnceLock::new(),
         random_id: options.ids == IdPolicy::Random,
         detail_type,
         source,
