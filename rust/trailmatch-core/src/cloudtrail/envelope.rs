@@ -377,10 +377,7 @@ fn view_fields<'a>(record: &'a [u8], f: &Fields, options: &EnvelopeOptions) -> E
         event_id,
         read_only: classify_read_only(record, f, options.read_only),
     };
-    if envelope.upper_json_len() > options.max_event_bytes
-        && envelope.envelope_len() + envelope.detail.len() > options.max_event_bytes
-        && envelope.json_len() > options.max_event_bytes
-    {
+    if envelope.too_large(options.max_event_bytes) {
         return Event::Skipped(Skip::TooLarge);
     }
     Event::CloudTrail(envelope)
@@ -439,7 +436,25 @@ impl Envelope<'_> {
 
     /// Length of [`write_json`](Self::write_json)'s output.
     pub fn json_len(&self) -> usize {
-        self.envelope_len() + crate::json::compact_len(self.detail)
+        self.envelope_len()
+            + match simdutf8::basic::from_utf8(self.detail) {
+                Ok(_) => crate::json::compact_len(self.detail),
+                // Written with U+FFFD for each invalid sequence (only where validation was lazy).
+                Err(_) => crate::json::compact_len(String::from_utf8_lossy(self.detail).as_bytes()),
+            }
+    }
+
+    /// Whether the event's JSON is longer than `max` bytes. Upper bounds first, which read no
+    /// text; they hold while `detail` is UTF-8, since an invalid byte is written as a
+    /// three-byte U+FFFD: a record that could grow past `max` that way is checked for UTF-8,
+    /// and measured if it is not.
+    fn too_large(&self, max: usize) -> bool {
+        let upper = self.upper_json_len();
+        let within = upper <= max || self.envelope_len() + self.detail.len() <= max;
+        if within && (upper + 2 * self.detail.len() <= max || simdutf8::basic::from_utf8(self.detail).is_ok()) {
+            return false;
+        }
+        self.json_len() > max
     }
 
     fn envelope_len(&self) -> usize {
@@ -576,6 +591,19 @@ mod tests {
         // The limit applies to the compact event: whitespace does not count.
         let spaced = record(&format!(r#", "pad": "{}"{}"#, "x".repeat(200_000), " ".repeat(100_000)));
         assert!(matches!(view(spaced.as_bytes(), &EnvelopeOptions::default()).unwrap(), Event::CloudTrail(_)));
+        // Invalid UTF-8 (possible with lazy validation) is written as U+FFFD, three bytes for
+        // one: 100,000 such bytes make a 300 kB event, too large although the record is not.
+        let mut bad = record(&format!(r#", "pad": "{}""#, "x".repeat(100_000))).into_bytes();
+        let at = bad.windows(3).position(|w| w == b"xxx").unwrap();
+        bad[at..at + 100_000].fill(0xff);
+        assert_eq!(view(&bad, &EnvelopeOptions::default()).unwrap(), Event::Skipped(Skip::TooLarge));
+        let mut small = record(r#", "pad": "xx""#).into_bytes();
+        let at = small.windows(2).position(|w| w == b"xx").unwrap();
+        small[at] = 0xff;
+        let Event::CloudTrail(e) = view(&small, &EnvelopeOptions::default()).unwrap() else { panic!() };
+        let mut json = String::new();
+        e.write_json(&mut json);
+        assert_eq!(json.len(), e.json_len());
     }
 
     #[test]
