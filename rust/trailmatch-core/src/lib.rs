@@ -45,3 +45,16 @@ pub use error::{EventError, PatternError};
 pub use filter::{test_metric_filter, FilterError, FilterSet};
 pub use json::scan::Validation;
 pub use pattern::Limits;
+
+#[cfg(test)]
+pub(crate) mod testing {
+    /// A seeded xorshift64 generator for the randomised tests (reproducible, no dependency).
+    pub(crate) fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+}

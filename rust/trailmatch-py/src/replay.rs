@@ -99,7 +99,7 @@ impl Collected {
     }
 
     /// Drops buffers that grew beyond [`KEEP_BUFFER`] (one huge input does not pin its memory).
-    pub(crate) fn trim(&mut self) {
+    fn trim(&mut self) {
         if self.text.capacity() > KEEP_BUFFER {
             *self = Collected::default();
         }
@@ -169,6 +169,13 @@ pub(crate) fn read_file(path: &std::path::Path, buf: &mut Vec<u8>) -> std::io::R
     std::fs::File::open(path).and_then(|mut f| std::io::Read::read_to_end(&mut f, buf)).map(|_| ())
 }
 
+/// Drops a file buffer that grew beyond [`KEEP_BUFFER`] (one huge input does not pin its memory).
+pub(crate) fn release_if_large(buf: &mut Vec<u8>) {
+    if buf.capacity() > KEEP_BUFFER {
+        *buf = Vec::new();
+    }
+}
+
 /// Replays `data`, collecting into `out` (cleared first).
 pub(crate) fn run(replay: &Replay, data: &[u8], scratch: &mut ReplayScratch, out: &mut Collected) -> Stats {
     out.clear();
@@ -196,6 +203,8 @@ impl PyReplay {
         })
     }
 
+    /// The Python result of one input; `out`'s buffers are then kept for the next input (or
+    /// dropped if they grew beyond [`KEEP_BUFFER`]).
     pub(crate) fn to_python<'py>(py: Python<'py>, out: &mut Collected, stats: &Stats) -> PyResult<Bound<'py, PyDict>> {
         let _pause = GcPause::new(py)?;
         let errors = PyList::empty(py);
@@ -233,6 +242,7 @@ impl PyReplay {
         d.set_item("logged", logged)?;
         d.set_item("untimed", untimed)?;
         d.set_item("stats", stats_dict(py, stats)?)?;
+        out.trim();
         Ok(d)
     }
 }
@@ -302,9 +312,7 @@ impl PyReplay {
         BUFFERS.with(|b| {
             let (_, out) = &mut *b.borrow_mut();
             let stats = py.detach(|| guarded(|| Ok(self.run(bytes, out))))?;
-            let result = Self::to_python(py, out, &stats);
-            out.trim();
-            result
+            Self::to_python(py, out, &stats)
         })
     }
 
@@ -319,15 +327,9 @@ impl PyReplay {
                     Err(e) => Ok(Err(e)),
                 })
             })?;
-            if file.capacity() > KEEP_BUFFER {
-                *file = Vec::new();
-            }
+            release_if_large(file);
             match result {
-                Ok(stats) => {
-                    let result = Self::to_python(py, out, &stats);
-                    out.trim();
-                    result
-                }
+                Ok(stats) => Self::to_python(py, out, &stats),
                 Err(e) => Err(os_error(&e, &path)),
             }
         })

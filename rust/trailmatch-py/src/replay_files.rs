@@ -30,7 +30,7 @@ use pyo3::prelude::*;
 use trailmatch_core::cloudtrail::replay::{Replay, ReplayScratch, Stats};
 
 use crate::internal_error;
-use crate::replay::{os_error, read_file, run, Collected, PyReplay, KEEP_BUFFER};
+use crate::replay::{os_error, read_file, release_if_large, run, Collected, PyReplay};
 
 /// What processing one file gave.
 enum Outcome {
@@ -108,6 +108,7 @@ impl Shared {
             let result = catch_unwind(AssertUnwindSafe(|| {
                 read_file(&self.paths[i], &mut file).map(|()| run(replay, &file, &mut scratch, &mut out))
             }));
+            release_if_large(&mut file);
             let outcome = match result {
                 Ok(Ok(stats)) => Outcome::Done(Box::new((out, stats))),
                 Ok(Err(e)) => Outcome::Unreadable(e),
@@ -117,9 +118,6 @@ impl Shared {
                     Outcome::Panicked(panic)
                 }
             };
-            if file.capacity() > KEEP_BUFFER {
-                file = Vec::new();
-            }
             self.lock().done.insert(i, outcome);
             self.ready.notify_all();
         }
@@ -269,7 +267,6 @@ impl PyReplayFiles {
             Outcome::Done(done) => {
                 let (mut out, stats) = *done;
                 let result = PyReplay::to_python(py, &mut out, &stats);
-                out.trim();
                 shared.lock().spare.push(out);
                 Ok(Some(result?.into_any()))
             }

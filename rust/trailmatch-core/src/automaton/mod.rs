@@ -460,9 +460,9 @@ impl Ruleset {
         self.dead_branches = 0;
         self.clear_triggers();
         for bid in 0..self.branches.len() {
-            let b = &self.branches[bid];
-            let key: Vec<PredId> = b.fields.get(b.key).map(|k| k.to_vec()).unwrap_or_default();
-            for p in key {
+            let key = self.branches[bid].key;
+            for i in 0..self.branches[bid].fields.get(key).map_or(0, |k| k.len()) {
+                let p = self.branches[bid].fields[key][i];
                 if self.preds[p as usize].is_some() {
                     self.add_trigger(p, bid as BranchId);
                 }

@@ -177,9 +177,8 @@ fn fields(record: &[u8]) -> Result<Fields, EventError> {
 
 /// The fields of the object at the start of `text` (after whitespace), and where it ends.
 fn fields_prefix(text: &[u8]) -> Result<(Fields, usize), EventError> {
-    let record = text;
     let mut f = Fields::default();
-    let end = top_level_values(record, skip_ws(record), &mut |key, start, end| {
+    let end = top_level_values(text, skip_ws(text), &mut |key, start, end| {
         let slot = match key {
             b"eventType" => &mut f.event_type,
             b"eventSource" => &mut f.event_source,

@@ -688,13 +688,7 @@ mod tests {
     fn records_split_by_the_envelope_walk_as_by_their_brackets() {
         // The replay lets the envelope's top-level walk find where each record ends; on any
         // input, damaged ones included, that must split exactly as the bracket count does.
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
         let options = EnvelopeOptions::default();
         let noise = b"{}[]\",:\\ a1\n";
         for round in 0..3_000 {
@@ -710,7 +704,7 @@ mod tests {
                     text.push(',');
                 }
                 let name = ["CreateUser", "Get\\\"x", "{[", "a]b}"][(next() % 4) as usize];
-                let rec = record("us-east-1", name, next() % 2 == 0);
+                let rec = record("us-east-1", name, next().is_multiple_of(2));
                 text.push_str(&rec.replace('\n', if layout == 2 { " " } else { "\n" }));
                 if layout == 2 {
                     text.push('\n');

@@ -206,13 +206,7 @@ mod tests {
             "true",
             "\"é ü\"",
         ];
-        let mut state = 0x5151_2323_7777_0101u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift(0x5151_2323_7777_0101);
         for _ in 0..20_000 {
             let text: String = (0..next() % 80).map(|_| pieces[(next() % pieces.len() as u64) as usize]).collect();
             let (mut got, mut want) = (String::new(), String::new());

@@ -1181,13 +1181,7 @@ mod tests {
         // Seeded pseudo-random texts over the bytes that matter, across block boundaries:
         // runs of backslashes, quotes, brackets inside and outside strings.
         let alphabet = b"{}[]\"\\\\ab";
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
             let len = (next() % 300) as usize;
             let mut text = vec![b'{'];

@@ -123,13 +123,7 @@ mod tests {
 
     #[test]
     fn agrees_with_brute_force() {
-        let mut seed = 12345u64;
-        let mut rnd = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rnd = crate::testing::xorshift(12345);
         for n in [0usize, 1, 5, 9, 33, 200] {
             let items: Vec<(u64, u64, u32)> = (0..n)
                 .map(|i| {
