@@ -13,114 +13,114 @@ pub type PathId = u32;
 /// Index of a node of the tree; [`FieldTree::ROOT`] is the event's top-level object.
 pub type FieldNode = u32;
 
-/// Up to this many children are kept in a vector and compared directly; above it, hashed.
-const SMALL: usize = 8;
-
-#[derive(Debug, Clone, Default)]
-enum ChildMap {
-    #[default]
-    None,
-    Small(Vec<(Box<[u8]>, FieldNode)>),
-    Hashed(FxHashMap<Box<[u8]>, FieldNode>),
-}
-
-impl ChildMap {
-    #[inline]
-    fn get(&self, segment: &[u8]) -> Option<FieldNode> {
-        match self {
-            ChildMap::None => None,
-            ChildMap::Small(v) => v.iter().find(|(k, _)| **k == *segment).map(|(_, n)| *n),
-            ChildMap::Hashed(m) => m.get(segment).copied(),
-        }
-    }
-
-    fn insert(&mut self, segment: &[u8], node: FieldNode) {
-        match self {
-            ChildMap::None => *self = ChildMap::Small(vec![(segment.into(), node)]),
-            ChildMap::Small(v) => {
-                v.push((segment.into(), node));
-                if v.len() > SMALL {
-                    *self = ChildMap::Hashed(v.drain(..).collect());
-                }
-            }
-            ChildMap::Hashed(m) => {
-                m.insert(segment.into(), node);
-            }
-        }
-    }
-
-    fn remove(&mut self, segment: &[u8]) {
-        match self {
-            ChildMap::None => {}
-            ChildMap::Small(v) => {
-                v.retain(|(k, _)| **k != *segment);
-                if v.is_empty() {
-                    *self = ChildMap::None;
-                }
-            }
-            ChildMap::Hashed(m) => {
-                m.remove(segment);
-            }
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        match self {
-            ChildMap::None => true,
-            ChildMap::Small(v) => v.is_empty(),
-            ChildMap::Hashed(m) => m.is_empty(),
-        }
-    }
-}
-
-/// The children of a node, behind a 256-bit filter on (length, first byte, last byte) of their
-/// segments: most event keys are referenced by no rule, and the filter turns almost all of
-/// them away with one bit test, before any hashing or comparison.
+/// The children of a node in a direct-mapped table indexed by a hash of (length, first byte,
+/// last byte) of their segments, chained on collisions. Most event keys are referenced by no
+/// rule: for them the slot is empty (one load) or holds a different key (one inline
+/// comparison); a referenced key is found in the same step, without hashing its bytes.
 #[derive(Debug, Clone, Default)]
 struct Children {
-    filter: [u64; 4],
-    map: ChildMap,
+    /// A power of two of slots (four to sixteen per child) or none: 0 for empty, otherwise one
+    /// more than the index of the slot's first entry.
+    table: Box<[u32]>,
+    /// (segment, node, one more than the index of the next entry in the same slot, or 0).
+    entries: Vec<(Box<[u8]>, FieldNode, u32)>,
 }
 
 #[inline]
-fn filter_bit(segment: &[u8]) -> usize {
+fn slot_hash(segment: &[u8]) -> usize {
     let (first, last) = (segment.first().copied().unwrap_or(0), segment.last().copied().unwrap_or(0));
-    (segment.len().wrapping_mul(31) ^ usize::from(first).wrapping_mul(7) ^ usize::from(last).wrapping_mul(131)) & 255
+    let key = segment.len() as u64 | u64::from(first) << 16 | u64::from(last) << 24;
+    // Fibonacci hashing: the top bits of the product are the well-mixed ones.
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize
 }
 
 impl Children {
+    /// The empty-slot test is inlined where keys are read (it turns most keys away); the
+    /// chain is walked out of line.
     #[inline]
     fn get(&self, segment: &[u8]) -> Option<FieldNode> {
-        let bit = filter_bit(segment);
-        if self.filter[bit >> 6] & (1 << (bit & 63)) == 0 {
-            return None;
+        let mask = self.table.len().wrapping_sub(1);
+        match *self.table.get(slot_hash(segment) & mask)? {
+            0 => None,
+            i => self.find(i, segment),
         }
-        self.map.get(segment)
+    }
+
+    #[inline(never)]
+    fn find(&self, mut i: u32, segment: &[u8]) -> Option<FieldNode> {
+        while i != 0 {
+            let (key, node, next) = &self.entries[i as usize - 1];
+            if super::simd::bytes_eq(key, segment) {
+                return Some(*node);
+            }
+            i = *next;
+        }
+        None
     }
 
     fn insert(&mut self, segment: &[u8], node: FieldNode) {
-        let bit = filter_bit(segment);
-        self.filter[bit >> 6] |= 1 << (bit & 63);
-        self.map.insert(segment, node);
+        self.entries.push((segment.into(), node, 0));
+        if self.entries.len() * 4 > self.table.len() {
+            self.rebuild();
+        } else {
+            let i = self.entries.len() - 1;
+            let slot = &mut self.table[slot_hash(segment) & (self.table.len() - 1)];
+            self.entries[i].2 = *slot;
+            *slot = i as u32 + 1;
+        }
     }
 
     fn remove(&mut self, segment: &[u8]) {
-        self.map.remove(segment);
-        self.filter = [0; 4];
-        let mut keys: Vec<Box<[u8]>> = Vec::new();
-        match &self.map {
-            ChildMap::None => {}
-            ChildMap::Small(v) => keys.extend(v.iter().map(|(k, _)| k.clone())),
-            ChildMap::Hashed(m) => keys.extend(m.keys().cloned()),
+        let Some(i) = self.entries.iter().position(|(k, _, _)| **k == *segment) else {
+            return;
+        };
+        // Unlink entry `i`, move the last entry into its place and relink that one.
+        let next = self.entries[i].2;
+        self.relink(segment, i as u32 + 1, next);
+        let last = self.entries.len() - 1;
+        if i != last {
+            let moved = self.entries[last].0.clone();
+            self.relink(&moved, last as u32 + 1, i as u32 + 1);
         }
-        for k in keys {
-            let bit = filter_bit(&k);
-            self.filter[bit >> 6] |= 1 << (bit & 63);
+        self.entries.swap_remove(i);
+        if self.entries.len() * 16 < self.table.len() {
+            self.rebuild();
         }
     }
 
+    /// Replaces the reference to entry `from` (1-based) in `segment`'s chain by `to`.
+    fn relink(&mut self, segment: &[u8], from: u32, to: u32) {
+        let slot = slot_hash(segment) & (self.table.len() - 1);
+        if self.table[slot] == from {
+            self.table[slot] = to;
+            return;
+        }
+        let mut i = self.table[slot];
+        while i != 0 {
+            let entry = &mut self.entries[i as usize - 1];
+            if entry.2 == from {
+                entry.2 = to;
+                return;
+            }
+            i = entry.2;
+        }
+        unreachable!("a filed entry is in its slot's chain");
+    }
+
+    /// Re-files every entry in a table of at least four slots per entry.
+    fn rebuild(&mut self) {
+        let size = if self.entries.is_empty() { 0 } else { (self.entries.len() * 8).next_power_of_two() };
+        let mut table = vec![0u32; size];
+        for (i, entry) in self.entries.iter_mut().enumerate() {
+            let slot = &mut table[slot_hash(&entry.0) & (size - 1)];
+            entry.2 = *slot;
+            *slot = i as u32 + 1;
+        }
+        self.table = table.into_boxed_slice();
+    }
+
     fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.entries.is_empty()
     }
 }
 
@@ -460,12 +460,47 @@ mod tests {
     }
 
     #[test]
-    fn many_children_switch_to_hashing() {
+    fn children_survive_any_order_of_adds_and_removes() {
+        let mut next = crate::testing::xorshift(0x5eed);
+        let mut t = FieldTree::new();
+        let mut live: std::collections::BTreeMap<String, PathId> = std::collections::BTreeMap::new();
+        for step in 0..20_000u32 {
+            // Few distinct lengths and end bytes: long chains.
+            let key = format!("k{}z", next() % 300);
+            if next().is_multiple_of(3) {
+                if live.remove(&key).is_some() {
+                    t.release(key.as_bytes());
+                }
+            } else if !live.contains_key(&key) {
+                live.insert(key.clone(), t.intern(key.as_bytes()));
+            }
+            if step.is_multiple_of(1000) {
+                for i in 0..300 {
+                    let key = format!("k{i}z");
+                    let found = t.child(FieldTree::ROOT, key.as_bytes()).and_then(|n| t.path_at(n));
+                    assert_eq!(found, live.get(&key).copied(), "step {step}, {key}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn many_children_with_colliding_slots_are_all_found() {
         let mut t = FieldTree::new();
         let ids: Vec<PathId> = (0..50).map(|i| t.intern(format!("k{i}").as_bytes())).collect();
         for (i, id) in ids.iter().enumerate() {
             let n = t.child(FieldTree::ROOT, format!("k{i}").as_bytes()).unwrap();
             assert_eq!(t.path_at(n), Some(*id));
         }
+        // Same length, first and last byte: one slot, a chain of fifty.
+        let same: Vec<PathId> = (0..50).map(|i| t.intern(format!("x{i:03}y").as_bytes())).collect();
+        for (i, id) in same.iter().enumerate() {
+            let n = t.child(FieldTree::ROOT, format!("x{i:03}y").as_bytes()).unwrap();
+            assert_eq!(t.path_at(n), Some(*id));
+        }
+        assert_eq!(t.child(FieldTree::ROOT, b"x050y"), None);
+        t.release(b"x007y");
+        assert_eq!(t.child(FieldTree::ROOT, b"x007y"), None);
+        assert!(t.child(FieldTree::ROOT, b"x008y").is_some());
     }
 }

@@ -308,6 +308,37 @@ pub fn whitespace64(block: &[u8; 64]) -> u64 {
     m
 }
 
+/// Byte-string equality without a call to `memcmp`: keys and values compared on the hot path
+/// are short, and for them two overlapping word loads per side decide it without the library
+/// call's size dispatch (which mispredicts as lengths vary from key to key).
+///
+/// # Example
+///
+/// ```
+/// use trailmatch_core::json::simd::bytes_eq;
+///
+/// assert!(bytes_eq(b"eventName", b"eventName"));
+/// assert!(!bytes_eq(b"eventName", b"eventname"));
+/// assert!(!bytes_eq(b"ab", b"abc"));
+/// ```
+#[inline]
+pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let w4 = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes"));
+    match n {
+        0 => true,
+        // Bytes 0, n/2 and n-1 cover all of one to three bytes.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +401,23 @@ mod tests {
             for end in start..=text.len() {
                 let want = text[start..end].contains(&b'.');
                 assert_eq!(contains(text, start, end, b'.'), want, "{start}..{end}");
+            }
+        }
+    }
+
+    #[test]
+    fn bytes_eq_agrees_with_slice_equality_at_every_length_and_difference() {
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..=base.len() {
+            let a = &base[..n];
+            assert!(bytes_eq(a, a), "{n}");
+            for i in 0..n {
+                let mut other = a.to_vec();
+                other[i] ^= 0x01;
+                assert!(!bytes_eq(a, &other), "{n} {i}");
+            }
+            if n > 0 {
+                assert!(!bytes_eq(a, &base[..n - 1]), "{n}");
             }
         }
     }

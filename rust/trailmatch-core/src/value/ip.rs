@@ -81,9 +81,34 @@ pub fn looks_like_ipv6(s: &[u8]) -> bool {
 /// assert_eq!(parse(b"host.example"), None);
 /// ```
 pub fn parse(s: &[u8]) -> Option<Ip> {
-    if looks_like_ipv4(s) {
-        parse_v4(s).map(Ip::V4)
-    } else if looks_like_ipv6(s) {
+    // IPv4 in one pass (the shape check and the value together): source addresses are read
+    // from every event a `cidr` rule watches.
+    let (mut out, mut octet, mut run, mut dots, mut over) = (0u32, 0u32, 0usize, 0u32, false);
+    for &b in s {
+        match b {
+            b'0'..=b'9' => {
+                // Leading zeros are decimal; anything above 255 stays above it, unoverflowed.
+                octet = (octet * 10 + u32::from(b - b'0')).min(256);
+                over |= octet > 255;
+                run += 1;
+            }
+            b'.' if run > 0 && dots < 3 => {
+                out = out << 8 | octet;
+                (octet, run, dots) = (0, 0, dots + 1);
+            }
+            _ => return parse_v6_shaped(s),
+        }
+    }
+    if dots == 3 && run > 0 {
+        return (!over).then_some(Ip::V4(out << 8 | octet));
+    }
+    // Digits and dots, not four octets: not an address (IPv6 needs a colon).
+    None
+}
+
+/// [`parse`] of a string that is not IPv4-shaped.
+fn parse_v6_shaped(s: &[u8]) -> Option<Ip> {
+    if looks_like_ipv6(s) {
         let v6 = parse_v6(s)?;
         // IPv4-mapped (::ffff:0:0/96) is IPv4, as Java's InetAddress makes it.
         if v6 >> 32 == 0xffff {
@@ -96,22 +121,6 @@ pub fn parse(s: &[u8]) -> Option<Ip> {
     }
 }
 
-fn parse_v4(s: &[u8]) -> Option<u32> {
-    let mut out: u32 = 0;
-    for part in s.split(|&b| b == b'.') {
-        // Leading zeros are decimal; reject values above 255 without overflowing.
-        let mut v: u32 = 0;
-        for &d in part {
-            v = v * 10 + u32::from(d - b'0');
-            if v > 255 {
-                return None;
-            }
-        }
-        out = (out << 8) | v;
-    }
-    Some(out)
-}
-
 fn parse_v6(s: &[u8]) -> Option<u128> {
     if s.len() > 39 + 2 {
         return None;
@@ -121,24 +130,24 @@ fn parse_v6(s: &[u8]) -> Option<u128> {
         None => (s, None),
     };
     let mut groups: [u16; 8] = [0; 8];
-    let head_groups = parse_groups(head)?;
+    let (head_groups, heads) = parse_groups(head)?;
     match tail {
         None => {
-            if head_groups.len() != 8 {
+            if heads != 8 {
                 return None;
             }
-            groups.copy_from_slice(&head_groups);
+            groups = head_groups;
         }
         Some(tail) => {
             if find_double_colon(tail).is_some() {
                 return None;
             }
-            let tail_groups = parse_groups(tail)?;
-            if head_groups.len() + tail_groups.len() > 7 {
+            let (tail_groups, tails) = parse_groups(tail)?;
+            if heads + tails > 7 {
                 return None;
             }
-            groups[..head_groups.len()].copy_from_slice(&head_groups);
-            groups[8 - tail_groups.len()..].copy_from_slice(&tail_groups);
+            groups[..heads].copy_from_slice(&head_groups[..heads]);
+            groups[8 - tails..].copy_from_slice(&tail_groups[..tails]);
         }
     }
     Some(groups.iter().fold(0u128, |acc, &g| (acc << 16) | u128::from(g)))
@@ -148,14 +157,16 @@ fn find_double_colon(s: &[u8]) -> Option<usize> {
     s.windows(2).position(|w| w == b"::")
 }
 
-/// Parses `g(:g)*` (or the empty string) into 16-bit groups of 1–4 hex digits.
-fn parse_groups(s: &[u8]) -> Option<Vec<u16>> {
+/// Parses `g(:g)*` (or the empty string) into 16-bit groups of 1–4 hex digits: the groups
+/// and how many there are.
+fn parse_groups(s: &[u8]) -> Option<([u16; 8], usize)> {
+    let mut out = [0u16; 8];
     if s.is_empty() {
-        return Some(Vec::new());
+        return Some((out, 0));
     }
-    let mut out = Vec::with_capacity(8);
+    let mut n = 0;
     for part in s.split(|&b| b == b':') {
-        if part.is_empty() || part.len() > 4 || out.len() == 8 {
+        if part.is_empty() || part.len() > 4 || n == 8 {
             return None;
         }
         let mut v: u16 = 0;
@@ -163,9 +174,10 @@ fn parse_groups(s: &[u8]) -> Option<Vec<u16>> {
             let digit = (d as char).to_digit(16)? as u16;
             v = (v << 4) | digit;
         }
-        out.push(v);
+        out[n] = v;
+        n += 1;
     }
-    Some(out)
+    Some((out, n))
 }
 
 /// Why a `cidr` operand was rejected; `Display` gives event-ruler's reason text.
@@ -229,7 +241,7 @@ pub fn parse_cidr(text: &str) -> Result<IpRange, CidrError> {
     }
     let bytes = addr.as_bytes();
     if looks_like_ipv4(bytes) {
-        let Some(a) = parse_v4(bytes) else {
+        let Some(Ip::V4(a)) = parse(bytes) else {
             return Err(CidrError::Invalid(addr.to_owned()));
         };
         if mask >= 32 {
@@ -270,6 +282,36 @@ mod tests {
         assert!(looks_like_ipv6(b"::"));
         assert!(!looks_like_ipv6(b"::ffff:1.2.3.4"));
         assert!(!looks_like_ipv6(b"abc"));
+    }
+
+    /// The definition [`parse`] implements in one pass for IPv4.
+    fn parse_by_shape(s: &[u8]) -> Option<Ip> {
+        if looks_like_ipv4(s) {
+            let mut out = 0u32;
+            for part in s.split(|&b| b == b'.') {
+                let v = part.iter().try_fold(0u32, |v, &d| Some(v * 10 + u32::from(d - b'0')).filter(|v| *v <= 255))?;
+                out = out << 8 | v;
+            }
+            Some(Ip::V4(out))
+        } else {
+            parse_v6_shaped(s)
+        }
+    }
+
+    #[test]
+    fn one_pass_ipv4_agrees_with_shape_then_value() {
+        let mut next = crate::testing::xorshift(0x1b4);
+        let alphabet = b"0123456789....:af x";
+        for case in 0..200_000 {
+            let len = (next() % 18) as usize;
+            let s: Vec<u8> = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            assert_eq!(parse(&s), parse_by_shape(&s), "case {case}: {:?}", String::from_utf8_lossy(&s));
+        }
+        for s in [&b"10.0.0.01"[..], b"255.255.255.255", b"256.0.0.1", b"1.2.3.0000000000255", b"1.2.3.99999999999999"]
+        {
+            assert_eq!(parse(s), parse_by_shape(s), "{:?}", String::from_utf8_lossy(s));
+        }
+        assert_eq!(parse(b"1.2.3.0000000000255"), Some(Ip::V4(0x0102_03ff)));
     }
 
     #[test]
