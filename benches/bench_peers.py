@@ -25,6 +25,9 @@ its baselines (events/s over events/s):
   those kinds, compared with `match_many` on the same rules;
 * cores: `match_many` with every thread of the process pinned to one CPU (rayon's pool is
   per process), against unpinned;
+* interleaved (`test_match_many_interleaved`): `orjson.loads`, `match_many` and `match_many`
+  on one core alternated round by round, so that each round's ratios see the same load from
+  the rest of the machine (separate benchmarks of `orjson.loads` varied 1.5x between runs);
 * filter patterns: a FilterSet of the 35 CIS / Security Hub metric filters
   (tests/data/filter-patterns/cis_patterns.json) over the same records (bare CloudTrail
   records, as CloudWatch Logs holds them), against `match_many` with 1,000 mixed rules.
@@ -39,6 +42,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,7 +50,7 @@ from typing import Any
 import pytest
 
 import trailmatch
-from conftest import one_core, record_throughput
+from conftest import one_core, record_interleaved, record_throughput
 from samples import envelope
 from trailmatch._core import FilterSet
 from workloads import Pattern, cloudtrail_traffic, mixed_rules, service_calls, wildcard_rules
@@ -318,6 +322,33 @@ def test_match_many_mixed_one_core(benchmark: Any, traffic: list[bytes], mixed: 
     with one_core():
         benchmark(rules.match_many, traffic)
     record_throughput(benchmark, MIXED_1_CORE, traffic, baseline=(JSON, ORJSON, SIMDJSON))
+
+
+def test_match_many_interleaved(traffic: list[bytes], mixed: dict[str, Pattern], smoke: bool) -> None:
+    """`match_many` (all cores and one) against `orjson.loads`, alternated round by round."""
+    orjson = need("orjson")
+    rules = ruleset(mixed)
+    rules.match_many(traffic[:10])  # rayon's pool exists before it is pinned
+    to_orjson, to_one_core, one_core_to_orjson = [], [], []
+    for _ in range(1 if smoke else 9):
+        started = time.perf_counter()
+        consume(orjson.loads, traffic)
+        parse = time.perf_counter() - started
+        started = time.perf_counter()
+        both = rules.match_many(traffic)
+        many = time.perf_counter() - started
+        with one_core():
+            started = time.perf_counter()
+            alone = rules.match_many(traffic)
+            single = time.perf_counter() - started
+        assert both == alone
+        to_orjson.append(parse / many)
+        to_one_core.append(single / many)
+        one_core_to_orjson.append(parse / single)
+    if not smoke:
+        record_interleaved("match_many, 1,000 mixed rules / orjson.loads", to_orjson, target="≥ 4")
+        record_interleaved("match_many, 1,000 mixed rules: all cores / 1 core", to_one_core, target="≥ 1.8")
+        record_interleaved("match_many on 1 core / orjson.loads", one_core_to_orjson)
 
 
 @pytest.mark.parametrize("kind", ["1 mixed rule", "100,000 mixed rules", "10,000 wildcard rules"])

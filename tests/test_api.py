@@ -108,6 +108,49 @@ def test_match_many_names_the_bad_event() -> None:
     assert str(info.value).startswith("event #100: ")
 
 
+@pytest.mark.parametrize("size", [1, 31, 32, 33, 64, 65, 1000, 5003])
+def test_match_many_keeps_order_across_chunks(size: int) -> None:
+    # Batches are matched in chunks of 32 by the pool and this thread, handed over in order.
+    rules = Ruleset()
+    for i in range(40):
+        rules.add(f"n{i}", {"n": [{"numeric": [">=", i]}]})
+    events = [json.dumps({"n": i % 50}).encode() for i in range(size)]
+    assert rules.match_many(events) == [rules.match(e) for e in events]
+
+
+@pytest.mark.parametrize("bad", [0, 31, 32, 999, 4999])
+def test_match_many_names_the_bad_event_in_any_chunk_and_stays_usable(bad: int) -> None:
+    rules = Ruleset()
+    rules.add("r", {"a": ["x"]})
+    events = [b'{"a": "x"}'] * 5000
+    events[bad] = b'{"a": x}'
+    with pytest.raises(EventError) as info:
+        rules.match_many(events)
+    assert info.value.index == bad
+    # The workers stopped; the next batch is matched in full.
+    assert rules.match_many(events[:bad] + events[bad + 1 :]) == [["r"]] * 4999
+
+
+def test_match_many_from_several_threads_at_once() -> None:
+    rules = Ruleset()
+    for i in range(20):
+        rules.add(f"k{i}", {"k": [{"prefix": f"{i}-"}]})
+    batches = [[json.dumps({"k": f"{(t + i) % 25}-v"}).encode() for i in range(2000)] for t in range(4)]
+    expected = [[rules.match(e) for e in batch] for batch in batches]
+    results: dict[int, list[list[str]]] = {}
+
+    def run(t: int) -> None:
+        for _ in range(3):
+            results[t] = rules.match_many(batches[t])
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [results[t] for t in range(4)] == expected
+
+
 def test_match_many_releases_the_gil() -> None:
     rules = Ruleset()
     for i in range(200):

@@ -10,7 +10,6 @@ use std::cell::RefCell;
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
-use rayon::prelude::*;
 use trailmatch_core::filter::{FilterError, FilterId, FilterScratch, FilterSet};
 
 use super::{errors_module, guarded, GcPause};
@@ -183,22 +182,16 @@ impl PyFilterSet {
         }
         let inner = &self.inner;
         let slices: Vec<&[u8]> = buffers.iter().map(AsRef::as_ref).collect();
-        let results: Vec<Vec<Owned>> = py.detach(|| {
-            guarded(|| {
-                let one = |m: &&[u8]| run(inner, m);
-                // Small batches are not worth waking the pool.
-                if slices.len() < 64 {
-                    Ok(slices.iter().map(one).collect())
-                } else {
-                    Ok(slices.par_iter().with_min_len(32).map(one).collect())
-                }
-            })
-        })?;
         let _pause = GcPause::new(py)?;
         let out = PyList::empty(py);
-        for matches in results {
-            out.append(self.to_python(py, matches)?)?;
-        }
+        guarded(|| {
+            crate::pipeline::map_in_order(
+                py,
+                &slices,
+                |m: &&[u8]| run(inner, m),
+                |matches| out.append(self.to_python(py, matches)?),
+            )
+        })?;
         Ok(out)
     }
 

@@ -15,10 +15,10 @@ use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
-use rayon::prelude::*;
 use trailmatch_core::{EventError, Limits, PatternError, RuleId, Scratch, Validation};
 
 mod filter;
+mod pipeline;
 mod replay;
 mod replay_files;
 
@@ -282,30 +282,23 @@ impl PyRuleset {
         }
         let inner = &self.inner;
         let slices: Vec<&[u8]> = buffers.iter().map(AsRef::as_ref).collect();
-        let results: Vec<Result<Vec<RuleId>, EventError>> = py.detach(|| {
-            guarded(|| {
-                let run = |event: &&[u8]| {
-                    SCRATCH.with(|s| {
-                        let mut out = Vec::new();
-                        inner.matches_with(event, &mut s.borrow_mut(), &mut out).map(|()| out)
-                    })
-                };
-                // Small batches are not worth waking the pool.
-                if slices.len() < 64 {
-                    Ok(slices.iter().map(run).collect())
-                } else {
-                    Ok(slices.par_iter().with_min_len(32).map(run).collect())
-                }
+        let run = |event: &&[u8]| {
+            SCRATCH.with(|s| {
+                let mut out = Vec::new();
+                inner.matches_with(event, &mut s.borrow_mut(), &mut out).map(|()| out)
             })
-        })?;
+        };
         let _pause = GcPause::new(py)?;
         let out = PyList::empty(py);
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(ids) => out.append(self.names_of(py, &ids))?,
-                Err(e) => return Err(from_event_error(py, &e, Some(i))),
-            }
-        }
+        let mut i = 0;
+        guarded(|| {
+            pipeline::map_in_order(py, &slices, run, |r: Result<Vec<RuleId>, EventError>| {
+                let ids = r.map_err(|e| from_event_error(py, &e, Some(i)))?;
+                out.append(self.names_of(py, &ids))?;
+                i += 1;
+                Ok(())
+            })
+        })?;
         Ok(out)
     }
 

@@ -841,8 +841,15 @@ pub fn scan_at(
 
         // Read one value for `target`.
         let Some(node) = target else {
+            // The value of a key no rule references (so inside an object): in compact text the
+            // next key follows its comma directly, without the pass through `AfterValue`.
             pos = skip(text, pos, &mut scratch.skip_stack)?;
-            state = State::AfterValue;
+            state = if text.get(pos) == Some(&b',') && !(lazy && open == 0) {
+                pos += 1;
+                State::ObjectKey
+            } else {
+                State::AfterValue
+            };
             continue;
         };
         let Some(&b) = text.get(pos) else {
